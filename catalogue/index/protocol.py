@@ -1,0 +1,98 @@
+"""The contract every index backend fulfils (SQLite now, a search engine later).
+
+Backends hold datasets and their items. Writes come as streams of records and are applied in
+batches; a write that fails part-way leaves what was committed before intact. Reads take a
+:class:`~catalogue.query.SearchQuery`. No backend-specific query language leaves a backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from catalogue.model import Dataset, Item
+from catalogue.query import Field, SearchQuery, SearchResult
+
+
+@dataclass(slots=True)
+class UpsertStats:
+    """What one upsert call did, by record."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(record id, reason) for records the backend refused."""
+
+    def __iadd__(self, other: UpsertStats) -> UpsertStats:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.failed.extend(other.failed)
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    """What the OGC API needs to describe one dataset's collection of items."""
+
+    dataset: Dataset
+    fields: tuple[Field, ...]
+
+
+@runtime_checkable
+class Index(Protocol):
+    """An index of datasets and items. Backends are found through the
+    ``catalogue.index_backends`` entry-point group."""
+
+    def upsert(self, records: Iterable[Dataset | Item], *, run_id: str) -> UpsertStats:
+        """Insert or update records; every record written or confirmed is stamped with
+        ``run_id`` so that :meth:`delete_stale` can tell what a source no longer has."""
+        ...
+
+    def delete_stale(self, source_name: str, run_id: str) -> int:
+        """Delete the source's datasets and items not stamped with ``run_id``; returns how many."""
+        ...
+
+    def delete_datasets(self, ids: Sequence[str]) -> int:
+        """Delete datasets by id, with their items."""
+        ...
+
+    def delete_items(self, dataset_id: str, item_ids: Sequence[str]) -> int: ...
+
+    def delete_source(self, source_name: str) -> int:
+        """Delete everything harvested from one source."""
+        ...
+
+    def refresh_datasets(self, ids: Sequence[str]) -> None:
+        """Recompute what datasets derive from their items: count, extents, queryable fields."""
+        ...
+
+    def get_dataset(self, dataset_id: str) -> Dataset | None: ...
+
+    def get_item(self, dataset_id: str, item_id: str) -> Item | None: ...
+
+    def search_datasets(self, query: SearchQuery) -> SearchResult[Dataset]: ...
+
+    def search_items(self, dataset_id: str, query: SearchQuery) -> SearchResult[Item]: ...
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every dataset that has items, with its queryable fields."""
+        ...
+
+    def dataset_fields(self) -> tuple[Field, ...]:
+        """The queryable fields of dataset records."""
+        ...
+
+    def source_counts(self) -> dict[str, tuple[int, int]]:
+        """Per source name: (datasets, items)."""
+        ...
+
+    def generation(self) -> int:
+        """A number that changes whenever committed content changes (cheap to call)."""
+        ...
+
+    def iter_datasets(self) -> Iterator[Dataset]: ...
+
+    def close(self) -> None: ...

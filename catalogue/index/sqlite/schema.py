@@ -1,0 +1,127 @@
+"""Schema of the embedded index: one SQLite file in WAL mode with FTS5 and R*Tree tables.
+
+Items carry their dataset's row number ``ds`` as a third R*Tree dimension, so a bbox search
+inside one collection never visits another collection's features.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+from shapely import from_wkb, intersects, contains, within, disjoint, touches, crosses, overlaps
+from shapely import equals as geom_equals
+from shapely.geometry import shape
+
+SCHEMA_VERSION = 1
+
+# remove_diacritics 2 folds ü→u, é→e …, so "Dusseldorf" finds "Düsseldorf".
+TOKENIZER = "unicode61 remove_diacritics 2"
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, run_id TEXT UNIQUE NOT NULL);
+
+CREATE TABLE IF NOT EXISTS datasets (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    run INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    publisher TEXT,
+    licence TEXT,
+    issued TEXT,
+    modified TEXT,
+    t_start REAL, t_end REAL,
+    minx REAL, miny REAL, maxx REAL, maxy REAL,
+    item_count INTEGER NOT NULL DEFAULT 0,
+    derived TEXT NOT NULL DEFAULT '{{}}',
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS datasets_source ON datasets(source);
+CREATE VIRTUAL TABLE IF NOT EXISTS datasets_fts
+    USING fts5(title, description, keywords, tokenize="{TOKENIZER}");
+CREATE VIRTUAL TABLE IF NOT EXISTS datasets_rtree USING rtree(rid, minx, maxx, miny, maxy);
+
+CREATE TABLE IF NOT EXISTS items (
+    rid INTEGER PRIMARY KEY,
+    ds INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    run INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    t_start REAL, t_end REAL,
+    minx REAL, miny REAL, maxx REAL, maxy REAL,
+    geometry TEXT,
+    properties TEXT NOT NULL,
+    UNIQUE (ds, id)
+);
+CREATE INDEX IF NOT EXISTS items_time ON items(ds, t_start);
+CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(text, tokenize="{TOKENIZER}");
+CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny, maxy, mind, maxd);
+
+CREATE TRIGGER IF NOT EXISTS items_insert AFTER INSERT ON items
+WHEN new.minx IS NOT NULL BEGIN
+    INSERT INTO items_rtree VALUES (new.rid, new.minx, new.maxx, new.miny, new.maxy, new.ds, new.ds);
+END;
+CREATE TRIGGER IF NOT EXISTS items_delete AFTER DELETE ON items BEGIN
+    DELETE FROM items_rtree WHERE rid = old.rid;
+    DELETE FROM items_fts WHERE rowid = old.rid;
+END;
+CREATE TRIGGER IF NOT EXISTS datasets_delete AFTER DELETE ON datasets BEGIN
+    DELETE FROM items WHERE ds = old.rid;
+    DELETE FROM datasets_rtree WHERE rid = old.rid;
+    DELETE FROM datasets_fts WHERE rowid = old.rid;
+END;
+"""
+
+_PREDICATES = {
+    "INTERSECTS": intersects,
+    "DISJOINT": disjoint,
+    "CONTAINS": contains,
+    "WITHIN": within,
+    "TOUCHES": touches,
+    "CROSSES": crosses,
+    "OVERLAPS": overlaps,
+    "EQUALS": geom_equals,
+}
+
+
+def _spatial(op: str, geometry: bytes | str | None, other_wkb: bytes) -> int | None:
+    """SQL function ``ouc_spatial(op, geojson, wkb)``: a spatial predicate via shapely."""
+    if geometry is None:
+        return None
+    mine = shape(orjson.loads(geometry))
+    return int(bool(_PREDICATES[op](mine, from_wkb(other_wkb))))
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open a connection with the project's pragmas and SQL functions."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA mmap_size=1073741824")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    if readonly:
+        conn.execute("PRAGMA query_only=ON")
+    conn.create_function("ouc_spatial", 3, _spatial, deterministic=True)
+    return conn
+
+
+def create(conn: sqlite3.Connection) -> None:
+    conn.executescript(DDL)
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('schema_version', ?), ('generation', '0')",
+            (str(SCHEMA_VERSION),),
+        )
+    elif int(row[0]) != SCHEMA_VERSION:
+        raise RuntimeError(
+            f"index schema version {row[0]} is not {SCHEMA_VERSION}: rebuild the index "
+            "(delete the file and harvest again)"
+        )

@@ -1,0 +1,340 @@
+"""Searches on the embedded index: one query model, translated to parameterized SQL."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from shapely import to_wkb
+from shapely.geometry import box as make_box
+
+from catalogue.errors import QueryError
+from catalogue.index.sqlite.cql import Column, CQLToSQL
+from catalogue.query import FacetValue, Field, SearchQuery, SearchResult, TimeInterval
+
+T = TypeVar("T")
+
+OPEN_START = -1e18
+OPEN_END = 1e18
+# Above this share of a collection's extent a bbox is answered by scanning, not the R*Tree.
+RTREE_MAX_SHARE = 0.3
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+DATASET_FIELDS: tuple[Field, ...] = (
+    Field("id"),
+    Field("title"),
+    Field("description"),
+    Field("kind"),
+    Field("publisher"),
+    Field("licence"),
+    Field("source"),
+    Field("issued"),
+    Field("modified"),
+    Field("keywords", "array"),
+    Field("themes", "array"),
+    Field("language", "array"),
+    Field("format", "array"),
+)
+
+_DATASET_COLUMNS = {
+    "id": "d.id",
+    "title": "d.title",
+    "kind": "d.kind",
+    "type": "d.kind",
+    "publisher": "d.publisher",
+    "licence": "d.licence",
+    "license": "d.licence",
+    "source": "d.source",
+    "issued": "d.issued",
+    "created": "d.issued",
+    "modified": "d.modified",
+    "updated": "d.modified",
+    "description": "json_extract(d.doc, '$.description')",
+}
+# array-valued dataset fields: SQL producing a JSON array from the stored document
+_DATASET_ARRAYS = {
+    "keywords": "json_extract(d.doc, '$.keywords')",
+    "themes": "json_extract(d.doc, '$.themes')",
+    "language": "json_extract(d.doc, '$.language')",
+    "format": "(SELECT json_group_array(json_extract(value, '$.format')) "
+    "FROM json_each(d.doc, '$.distributions'))",
+}
+
+
+def fts_expression(text: str) -> str | None:
+    """OGC ``q`` to an FTS5 query: commas separate alternatives, words within one must all
+    occur; each word matches as a prefix (German compounds: "Verkehr" finds "Verkehrsnetz")."""
+    alternatives = []
+    for part in text.split(","):
+        words = _WORD.findall(part)
+        if words:
+            alternatives.append(" AND ".join(f'"{w}"*' for w in words))
+    if not alternatives:
+        return None
+    return " OR ".join(f"({a})" for a in alternatives)
+
+
+def json_path(name: str) -> str:
+    if '"' in name or "\\" in name:
+        raise QueryError(f"unsupported property name {name!r}")
+    return f'$."{name}"'
+
+
+class _Search(Generic[T]):
+    """Shared shape of a search: WHERE conditions, order, paging, count, facets."""
+
+    table: str
+    alias: str
+
+    def __init__(self, conn: sqlite3.Connection, query: SearchQuery) -> None:
+        self.conn = conn
+        self.query = query
+        self.where: list[str] = []
+        self.params: list[Any] = []
+        self.joins = ""
+        self.default_order = f"{self.alias}.rid"
+
+    def add(self, condition: str, *params: Any) -> None:
+        self.where.append(condition)
+        self.params.extend(params)
+
+    def column(self, name: str) -> Column:
+        raise NotImplementedError  # each search names its own columns
+
+    def select_sql(self) -> str:
+        raise NotImplementedError
+
+    def build(self) -> None:
+        q = self.query
+        if q.text:
+            self.add_text(q.text)
+        if q.bbox:
+            self.add_bbox(q.bbox)
+        if q.time:
+            self.add_time(q.time)
+        for name, value in q.properties:
+            self.add_property(name, value)
+        if q.filter is not None:
+            sql, params = CQLToSQL(self.column).translate(q.filter)
+            self.add(sql, *params)
+
+    def add_time(self, time: TimeInterval) -> None:
+        a = self.alias
+        start = time.start.timestamp() if time.start else OPEN_START
+        end = time.end.timestamp() if time.end else OPEN_END
+        self.add(f"{a}.t_start <= ? AND {a}.t_end >= ?", end, start)
+
+    def add_property(self, name: str, value: str) -> None:
+        column = self.column(name)
+        if column.kind == "array":
+            self.add(
+                f"EXISTS (SELECT 1 FROM json_each({column.expr}) WHERE value = ?)",
+                *column.params,
+                value,
+            )
+        elif column.kind in ("geometry", "time"):
+            raise QueryError(f"{name!r} cannot be filtered by equality")
+        else:
+            self.add(f"{column.expr} = ?", *column.params, self.coerce(name, value))
+
+    def coerce(self, name: str, value: str) -> Any:
+        return value
+
+    def add_text(self, text: str) -> None:
+        raise NotImplementedError
+
+    def add_bbox(self, bbox: tuple[float, float, float, float]) -> None:
+        raise NotImplementedError
+
+    def from_sql(self) -> str:
+        where = " AND ".join(self.where) if self.where else "1"
+        return f"FROM {self.table} {self.alias}{self.joins} WHERE {where}"
+
+    def order_sql(self) -> tuple[str, list[Any]]:
+        parts, params = [], []
+        for key in self.query.sort:
+            column = self.column(key.field)
+            if column.kind in ("geometry", "array"):
+                raise QueryError(f"cannot sort by {key.field!r}")
+            expr = column.start if column.kind == "time" else column.expr
+            parts.append(f"{expr} {'DESC' if key.descending else 'ASC'}")
+            params.extend(column.params)
+        parts.append(self.default_order)
+        return ", ".join(parts), params
+
+    def run(self, convert: Callable[[Sequence[Any]], T]) -> SearchResult[T]:
+        self.build()
+        base = self.from_sql()
+        params = list(self.params)
+        try:
+            matched = self.conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+            records: list[T] = []
+            if self.query.result_type == "results":
+                order, order_params = self.order_sql()
+                rows = self.conn.execute(
+                    f"SELECT {self.select_sql()} {base} ORDER BY {order} LIMIT ? OFFSET ?",
+                    [*params, *order_params, self.query.limit, self.query.offset],
+                ).fetchall()
+                records = [convert(row) for row in rows]
+            facets = {name: self.facet(name, base, params) for name in self.query.facets}
+        except sqlite3.OperationalError as exc:
+            if "fts5" in str(exc) or "malformed MATCH" in str(exc):
+                raise QueryError(f"cannot search for {self.query.text!r}") from None
+            raise
+        return SearchResult(records, matched, facets)
+
+    def facet(self, name: str, base: str, params: list[Any]) -> list[FacetValue]:
+        column = self.column(name)
+        limit = self.query.facet_limit
+        if column.kind == "array":
+            sql = (
+                f"SELECT j.value, count(*) {base.replace('WHERE', f', json_each({column.expr}) j WHERE', 1)} "
+                "GROUP BY j.value ORDER BY 2 DESC, 1 LIMIT ?"
+            )
+            args = [*column.params, *self.params, limit]
+        elif column.kind == "scalar":
+            sql = f"SELECT {column.expr} v, count(*) {base} GROUP BY v ORDER BY 2 DESC, 1 LIMIT ?"
+            args = [*column.params, *params, limit]
+        else:
+            raise QueryError(f"cannot count facets of {name!r}")
+        return [FacetValue(r[0], r[1]) for r in self.conn.execute(sql, args) if r[0] is not None]
+
+
+class ItemSearch(_Search[T]):
+    table = "items"
+    alias = "i"
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        query: SearchQuery,
+        ds: int,
+        dataset_id: str,
+        fields: dict[str, str],
+        extent: list[float] | None,
+    ) -> None:
+        super().__init__(conn, query)
+        self.ds = ds
+        self.dataset_id = dataset_id
+        self.fields = fields
+        self.extent = extent
+        self.add("i.ds = ?", ds)
+
+    def select_sql(self) -> str:
+        return "i.id, NULL, i.geometry, i.properties, i.t_start, i.t_end"
+
+    def run(self, convert: Callable[[Sequence[Any]], T]) -> SearchResult[T]:
+        dataset_id = self.dataset_id
+        return super().run(lambda row: convert((row[0], dataset_id, *row[2:])))
+
+    def column(self, name: str) -> Column:
+        if name == "id":
+            return Column("i.id")
+        if name in ("geometry", "geom", "the_geom"):
+            return Column("i.geometry", kind="geometry", box=("i.minx", "i.miny", "i.maxx", "i.maxy"))
+        if name in ("datetime", "time") and name not in self.fields:
+            return Column("i.t_start", kind="time", start="i.t_start", end="i.t_end")
+        if name not in self.fields:
+            raise QueryError(f"unknown property {name!r} in collection {self.dataset_id!r}")
+        kind = "array" if self.fields[name] == "array" else "scalar"
+        return Column("json_extract(i.properties, ?)", (json_path(name),), kind)
+
+    def coerce(self, name: str, value: str) -> Any:
+        kind = self.fields.get(name)
+        try:
+            if kind == "integer":
+                return int(value)
+            if kind == "number":
+                return float(value)
+        except ValueError:
+            raise QueryError(f"{name} expects a number, got {value!r}") from None
+        if kind == "boolean":
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise QueryError(f"{name} expects true or false, got {value!r}")
+            return 1 if value.lower() in ("true", "1") else 0
+        return value
+
+    def add_text(self, text: str) -> None:
+        expr = fts_expression(text)
+        if expr is None:
+            return
+        self.add("i.rid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", expr)
+
+    def add_bbox(self, bbox: tuple[float, float, float, float]) -> None:
+        minx, miny, maxx, maxy = bbox
+        if minx > maxx:  # crosses the antimeridian: two boxes
+            self.add(
+                "((i.maxx >= ? OR i.minx <= ?) AND i.miny <= ? AND i.maxy >= ?)",
+                minx, maxx, maxy, miny,
+            )
+            return
+        if self._use_rtree(bbox):
+            self.add(
+                "i.rid IN (SELECT rid FROM items_rtree WHERE minx <= ? AND maxx >= ? "
+                "AND miny <= ? AND maxy >= ? AND mind <= ? AND maxd >= ?)",
+                maxx, minx, maxy, miny, self.ds, self.ds,
+            )
+        # exact test on the stored double-precision bounds (the R*Tree keeps float32 boxes)
+        self.add("i.minx <= ? AND i.maxx >= ? AND i.miny <= ? AND i.maxy >= ?", maxx, minx, maxy, miny)
+        # a line or area whose bounds touch the box but that does not reach into it
+        self.add(
+            "(i.minx = i.maxx OR (i.minx >= ? AND i.maxx <= ? AND i.miny >= ? AND i.maxy <= ?) "
+            "OR ouc_spatial('INTERSECTS', i.geometry, ?))",
+            minx, maxx, miny, maxy, to_wkb(make_box(minx, miny, maxx, maxy)),
+        )
+
+    def _use_rtree(self, bbox: tuple[float, float, float, float]) -> bool:
+        if not self.extent or None in self.extent:
+            return True
+        ex0, ey0, ex1, ey1 = self.extent
+        area = max(ex1 - ex0, 1e-9) * max(ey1 - ey0, 1e-9)
+        ix = max(0.0, min(bbox[2], ex1) - max(bbox[0], ex0))
+        iy = max(0.0, min(bbox[3], ey1) - max(bbox[1], ey0))
+        return (ix * iy) / area < RTREE_MAX_SHARE
+
+
+class DatasetSearch(_Search[T]):
+    table = "datasets"
+    alias = "d"
+
+    def select_sql(self) -> str:
+        return "d.doc, d.item_count, d.derived"
+
+    def column(self, name: str) -> Column:
+        if name in _DATASET_COLUMNS:
+            return Column(_DATASET_COLUMNS[name])
+        if name in _DATASET_ARRAYS:
+            return Column(_DATASET_ARRAYS[name], kind="array")
+        if name in ("geometry", "geom", "spatial"):
+            return Column(
+                "json_array(d.minx, d.miny, d.maxx, d.maxy)",
+                kind="geometry",
+                box=("d.minx", "d.miny", "d.maxx", "d.maxy"),
+            )
+        if name in ("datetime", "time", "temporal"):
+            return Column("d.t_start", kind="time", start="d.t_start", end="d.t_end")
+        raise QueryError(f"unknown property {name!r} of catalogue records")
+
+    def add_text(self, text: str) -> None:
+        expr = fts_expression(text)
+        if expr is None:
+            return
+        self.joins = " JOIN datasets_fts f ON f.rowid = d.rid"
+        self.add("datasets_fts MATCH ?", expr)
+        if not self.query.sort:
+            self.default_order = "f.rank, d.rid"
+
+    def add_bbox(self, bbox: tuple[float, float, float, float]) -> None:
+        minx, miny, maxx, maxy = bbox
+        if minx > maxx:
+            self.add("((d.maxx >= ? OR d.minx <= ?) AND d.miny <= ? AND d.maxy >= ?)", minx, maxx, maxy, miny)
+            return
+        self.add(
+            "d.rid IN (SELECT rid FROM datasets_rtree WHERE minx <= ? AND maxx >= ? "
+            "AND miny <= ? AND maxy >= ?)",
+            maxx, minx, maxy, miny,
+        )
+        self.add("d.minx <= ? AND d.maxx >= ? AND d.miny <= ? AND d.maxy >= ?", maxx, minx, maxy, miny)

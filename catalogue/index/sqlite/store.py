@@ -1,0 +1,526 @@
+"""The embedded index: writes (batched upserts, deletes, derived statistics) and reads by id."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from catalogue.errors import ConfigError, IndexBackendError, NotFoundError
+from catalogue.geometry import GeometryError, geometry_bounds
+from catalogue.index.protocol import CollectionInfo, UpsertStats
+from catalogue.index.sqlite import schema
+from catalogue.index.sqlite.search import DATASET_FIELDS, ItemSearch, DatasetSearch
+from catalogue.model import Dataset, Item
+from catalogue.query import Field, SearchQuery, SearchResult
+
+if TYPE_CHECKING:
+    from catalogue.settings import IndexSettings
+
+BATCH = 2000
+FIELD_SAMPLE = 2000
+OPEN_START = -1e18
+OPEN_END = 1e18
+
+
+def epoch(value: str | None) -> float | None:
+    """ISO 8601 to seconds since 1970 (UTC assumed where no offset is given)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if len(text) == 10:
+        text += "T00:00:00+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC).timestamp()
+    return parsed.timestamp()
+
+
+def item_time(item: Item) -> tuple[float | None, float | None]:
+    start = epoch(item.time_start)
+    end = epoch(item.time_end)
+    if start is None and end is None:
+        return None, None
+    if end is None:
+        end = start if item.time_end is None and item.time_start is not None else OPEN_END
+    if start is None:
+        start = OPEN_START
+    return start, end
+
+
+def item_text(properties: dict[str, Any]) -> str:
+    """The words of an item for full-text search: its string values (nested ones too)."""
+    out: list[str] = []
+    stack: list[Any] = [properties]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return " ".join(out)
+
+
+class SQLiteIndex:
+    """An index in one SQLite file: WAL for concurrent readers, FTS5 for text, R*Tree for space."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._ds_rids: dict[str, int] = {}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = schema.connect(self.path)
+            schema.create(conn)
+            conn.close()
+        except (OSError, sqlite3.Error, RuntimeError) as exc:
+            raise IndexBackendError(f"cannot open the index at {self.path}: {exc}") from exc
+
+    @classmethod
+    def from_settings(cls, settings: IndexSettings, **_: Any) -> SQLiteIndex:
+        if settings.path is None:
+            raise ConfigError("index.path: the sqlite backend needs a file path")
+        return cls(settings.path)
+
+    # connections -----------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = schema.connect(self.path)
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; bumps the generation readers watch."""
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute(
+                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def generation(self) -> int:
+        row = self._conn().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0])
+
+    # writes ----------------------------------------------------------------------------
+    def _run_no(self, conn: sqlite3.Connection, run_id: str) -> int:
+        conn.execute("INSERT OR IGNORE INTO runs(run_id) VALUES (?)", (run_id,))
+        return int(conn.execute("SELECT run FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0])
+
+    def upsert(
+        self, records: Iterable[Dataset | Item], *, run_id: str, batch_size: int = BATCH
+    ) -> UpsertStats:
+        stats = UpsertStats()
+        batch: list[Dataset | Item] = []
+        for record in records:
+            batch.append(record)
+            if len(batch) >= batch_size:
+                stats += self._upsert_batch(batch, run_id)
+                batch = []
+        if batch:
+            stats += self._upsert_batch(batch, run_id)
+        return stats
+
+    def _upsert_batch(self, batch: list[Dataset | Item], run_id: str) -> UpsertStats:
+        stats = UpsertStats()
+        with self._write() as conn:
+            run = self._run_no(conn, run_id)
+            datasets = [r for r in batch if isinstance(r, Dataset)]
+            items = [r for r in batch if isinstance(r, Item)]
+            for dataset in datasets:
+                self._upsert_dataset(conn, dataset, run, stats)
+            if items:
+                self._upsert_items(conn, items, run, stats)
+        return stats
+
+    def _upsert_dataset(
+        self, conn: sqlite3.Connection, dataset: Dataset, run: int, stats: UpsertStats
+    ) -> None:
+        digest = dataset.provenance.content_hash or dataset.content_hash()
+        row = conn.execute(
+            "SELECT rid, hash, source FROM datasets WHERE id = ?", (dataset.id,)
+        ).fetchone()
+        if row is not None and row[2] != dataset.provenance.source_name:
+            stats.failed.append(
+                (dataset.id, f"id already taken by a dataset of source {row[2]!r}")
+            )
+            return
+        if row is not None and row[1] == digest:
+            conn.execute("UPDATE datasets SET run = ? WHERE rid = ?", (run, row[0]))
+            stats.unchanged += 1
+            return
+        doc = dataset.to_dict()
+        doc.pop("item_count")
+        temporal = dataset.temporal or (None, None)
+        spatial = dataset.spatial
+        values = (
+            dataset.provenance.source_name,
+            run,
+            digest,
+            dataset.title,
+            dataset.kind,
+            dataset.publisher.name if dataset.publisher else None,
+            dataset.licence,
+            dataset.issued,
+            dataset.modified,
+            epoch(temporal[0]) if temporal[0] else (OPEN_START if temporal[1] else None),
+            epoch(temporal[1]) if temporal[1] else (OPEN_END if temporal[0] else None),
+            *(spatial if spatial else (None, None, None, None)),
+            orjson.dumps(doc).decode(),
+        )
+        columns = (
+            "source, run, hash, title, kind, publisher, licence, issued, modified, "
+            "t_start, t_end, minx, miny, maxx, maxy, doc"
+        )
+        if row is None:
+            cur = conn.execute(
+                f"INSERT INTO datasets(id, {columns}) VALUES (?{', ?' * len(values)})",
+                (dataset.id, *values),
+            )
+            rid = cur.lastrowid
+            stats.added += 1
+        else:
+            rid = row[0]
+            assignments = ", ".join(f"{c.strip()} = ?" for c in columns.split(","))
+            conn.execute(f"UPDATE datasets SET {assignments} WHERE rid = ?", (*values, rid))
+            conn.execute("DELETE FROM datasets_fts WHERE rowid = ?", (rid,))
+            stats.updated += 1
+        conn.execute(
+            "INSERT INTO datasets_fts(rowid, title, description, keywords) VALUES (?, ?, ?, ?)",
+            (rid, dataset.title, dataset.description or "", " ".join(dataset.keywords)),
+        )
+        self._set_dataset_box(conn, rid, spatial)
+        self._ds_rids[dataset.id] = rid  # type: ignore[assignment]
+
+    def _set_dataset_box(self, conn: sqlite3.Connection, rid: int, box: Any) -> None:
+        conn.execute("DELETE FROM datasets_rtree WHERE rid = ?", (rid,))
+        if box:
+            conn.execute(
+                "INSERT INTO datasets_rtree VALUES (?, ?, ?, ?, ?)",
+                (rid, box[0], box[2], box[1], box[3]),
+            )
+
+    def _dataset_rid(self, conn: sqlite3.Connection, dataset_id: str) -> int | None:
+        rid = self._ds_rids.get(dataset_id)
+        if rid is None:
+            row = conn.execute("SELECT rid FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
+            if row is None:
+                return None
+            rid = self._ds_rids[dataset_id] = row[0]
+        return rid
+
+    def _upsert_items(
+        self, conn: sqlite3.Connection, items: list[Item], run: int, stats: UpsertStats
+    ) -> None:
+        by_ds: dict[int, dict[str, Item]] = {}
+        for item in items:
+            ds = self._dataset_rid(conn, item.dataset_id)
+            if ds is None:
+                stats.failed.append((item.id, f"unknown dataset {item.dataset_id!r}"))
+                continue
+            group = by_ds.setdefault(ds, {})
+            if item.id in group:
+                stats.failed.append((item.id, "duplicate item id within the source"))
+                continue
+            group[item.id] = item
+        next_rid = conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM items").fetchone()[0]
+        inserts: list[tuple[Any, ...]] = []
+        texts: list[tuple[int, str]] = []
+        touched: list[tuple[int, int]] = []
+        for ds, group in by_ds.items():
+            existing = {
+                row[0]: (row[1], row[2], row[3])
+                for row in conn.execute(
+                    "SELECT id, rid, hash, run FROM items "
+                    "WHERE ds = ? AND id IN (SELECT value FROM json_each(?))",
+                    (ds, orjson.dumps(list(group)).decode()),
+                )
+            }
+            for item_id, item in group.items():
+                try:
+                    row_values = self._item_row(item)
+                except (GeometryError, ValueError, TypeError) as exc:
+                    stats.failed.append((item_id, str(exc)))
+                    continue
+                digest, values, text = row_values
+                old = existing.get(item_id)
+                if old is not None:
+                    rid, old_hash, old_run = old
+                    if old_run == run:
+                        stats.failed.append((item_id, "duplicate item id within the source"))
+                        continue
+                    if old_hash == digest:
+                        touched.append((run, rid))
+                        stats.unchanged += 1
+                        continue
+                    conn.execute("DELETE FROM items WHERE rid = ?", (rid,))
+                    stats.updated += 1
+                else:
+                    rid = next_rid
+                    next_rid += 1
+                    stats.added += 1
+                inserts.append((rid, ds, item_id, run, digest, *values))
+                texts.append((rid, text))
+        if touched:
+            conn.executemany("UPDATE items SET run = ? WHERE rid = ?", touched)
+        if inserts:
+            conn.executemany(
+                "INSERT INTO items(rid, ds, id, run, hash, t_start, t_end, minx, miny, maxx, maxy,"
+                " geometry, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                inserts,
+            )
+            conn.executemany("INSERT INTO items_fts(rowid, text) VALUES (?, ?)", texts)
+
+    @staticmethod
+    def _item_row(item: Item) -> tuple[str, tuple[Any, ...], str]:
+        if item.geometry is not None:
+            box: tuple[Any, ...] = geometry_bounds(item.geometry)
+            geometry = orjson.dumps(item.geometry).decode()
+        else:
+            box = (None, None, None, None)
+            geometry = None
+        properties = orjson.dumps(item.properties).decode()
+        digest = item.content_hash()
+        start, end = item_time(item)
+        return digest, (start, end, *box, geometry, properties), item_text(item.properties)
+
+    def delete_stale(self, source_name: str, run_id: str) -> int:
+        with self._write() as conn:
+            row = conn.execute("SELECT run FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                return 0
+            run = row[0]
+            items = conn.execute(
+                "DELETE FROM items WHERE run != ? AND ds IN "
+                "(SELECT rid FROM datasets WHERE source = ? AND run = ?)",
+                (run, source_name, run),
+            ).rowcount
+            gone = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM datasets WHERE source = ? AND run != ?", (source_name, run)
+                )
+            ]
+            datasets = conn.execute(
+                "DELETE FROM datasets WHERE source = ? AND run != ?", (source_name, run)
+            ).rowcount
+        for dataset_id in gone:
+            self._ds_rids.pop(dataset_id, None)
+        return items + datasets
+
+    def delete_datasets(self, ids: Sequence[str]) -> int:
+        with self._write() as conn:
+            count = conn.execute(
+                "DELETE FROM datasets WHERE id IN (SELECT value FROM json_each(?))",
+                (orjson.dumps(list(ids)).decode(),),
+            ).rowcount
+        for dataset_id in ids:
+            self._ds_rids.pop(dataset_id, None)
+        return count
+
+    def delete_items(self, dataset_id: str, item_ids: Sequence[str]) -> int:
+        with self._write() as conn:
+            return conn.execute(
+                "DELETE FROM items WHERE ds = (SELECT rid FROM datasets WHERE id = ?) "
+                "AND id IN (SELECT value FROM json_each(?))",
+                (dataset_id, orjson.dumps(list(item_ids)).decode()),
+            ).rowcount
+
+    def delete_source(self, source_name: str) -> int:
+        with self._write() as conn:
+            count = conn.execute("DELETE FROM datasets WHERE source = ?", (source_name,)).rowcount
+        self._ds_rids.clear()
+        return count
+
+    def refresh_datasets(self, ids: Sequence[str]) -> None:
+        """Recompute item count, extents and queryable fields of datasets from their items."""
+        with self._write() as conn:
+            for dataset_id in ids:
+                row = conn.execute(
+                    "SELECT rid, doc FROM datasets WHERE id = ?", (dataset_id,)
+                ).fetchone()
+                if row is None:
+                    continue
+                rid, doc = row[0], orjson.loads(row[1])
+                count, minx, miny, maxx, maxy, t0, t1 = conn.execute(
+                    "SELECT count(*), min(minx), min(miny), max(maxx), max(maxy), "
+                    "min(nullif(t_start, ?)), max(nullif(t_end, ?)) FROM items WHERE ds = ?",
+                    (OPEN_START, OPEN_END, rid),
+                ).fetchone()
+                fields = _infer_fields(
+                    orjson.loads(r[0])
+                    for r in conn.execute(
+                        "SELECT properties FROM items WHERE ds = ? LIMIT ?", (rid, FIELD_SAMPLE)
+                    )
+                )
+                derived = {
+                    "fields": [[f.name, f.type] for f in fields],
+                    "bbox": [minx, miny, maxx, maxy] if minx is not None else None,
+                    "time": [_iso(t0), _iso(t1)] if t0 is not None or t1 is not None else None,
+                }
+                box = doc.get("spatial") or derived["bbox"]
+                time = doc.get("temporal") or derived["time"]
+                conn.execute(
+                    "UPDATE datasets SET item_count = ?, derived = ?, minx = ?, miny = ?, "
+                    "maxx = ?, maxy = ?, t_start = ?, t_end = ? WHERE rid = ?",
+                    (
+                        count,
+                        orjson.dumps(derived).decode(),
+                        *(box or (None, None, None, None)),
+                        epoch(time[0]) if time and time[0] else None,
+                        epoch(time[1]) if time and time[1] else None,
+                        rid,
+                    ),
+                )
+                self._set_dataset_box(conn, rid, box)
+
+    # reads -----------------------------------------------------------------------------
+    def get_dataset(self, dataset_id: str) -> Dataset | None:
+        row = self._conn().execute(
+            "SELECT doc, item_count, derived FROM datasets WHERE id = ?", (dataset_id,)
+        ).fetchone()
+        return dataset_from_row(row) if row else None
+
+    def get_item(self, dataset_id: str, item_id: str) -> Item | None:
+        row = self._conn().execute(
+            "SELECT i.id, d.id, i.geometry, i.properties, i.t_start, i.t_end "
+            "FROM items i JOIN datasets d ON d.rid = i.ds WHERE d.id = ? AND i.id = ?",
+            (dataset_id, item_id),
+        ).fetchone()
+        return item_from_row(row) if row else None
+
+    def search_datasets(self, query: SearchQuery) -> SearchResult[Dataset]:
+        return DatasetSearch(self._conn(), query).run(dataset_from_row)
+
+    def search_items(self, dataset_id: str, query: SearchQuery) -> SearchResult[Item]:
+        row = self._conn().execute(
+            "SELECT rid, derived, minx, miny, maxx, maxy FROM datasets WHERE id = ?",
+            (dataset_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no collection {dataset_id!r}")
+        derived = orjson.loads(row[1])
+        fields = {name: kind for name, kind in derived.get("fields", [])}
+        extent = derived.get("bbox")
+        return ItemSearch(self._conn(), query, row[0], dataset_id, fields, extent).run(
+            item_from_row
+        )
+
+    def collections(self) -> list[CollectionInfo]:
+        rows = self._conn().execute(
+            "SELECT doc, item_count, derived FROM datasets WHERE item_count > 0 ORDER BY id"
+        ).fetchall()
+        out = []
+        for row in rows:
+            derived = orjson.loads(row[2])
+            fields = tuple(Field(name, kind) for name, kind in derived.get("fields", []))
+            out.append(CollectionInfo(dataset_from_row(row), fields))
+        return out
+
+    def dataset_fields(self) -> tuple[Field, ...]:
+        return DATASET_FIELDS
+
+    def source_counts(self) -> dict[str, tuple[int, int]]:
+        rows = self._conn().execute(
+            "SELECT source, count(*), sum(item_count) FROM datasets GROUP BY source"
+        )
+        return {r[0]: (r[1], r[2] or 0) for r in rows}
+
+    def iter_datasets(self) -> Iterator[Dataset]:
+        for row in self._conn().execute(
+            "SELECT doc, item_count, derived FROM datasets ORDER BY id"
+        ):
+            yield dataset_from_row(row)
+
+
+def dataset_from_row(row: Sequence[Any]) -> Dataset:
+    doc = orjson.loads(row[0])
+    doc["item_count"] = row[1]
+    derived = orjson.loads(row[2]) if row[2] else {}
+    if not doc.get("spatial") and derived.get("bbox"):
+        doc["spatial"] = derived["bbox"]
+    if not doc.get("temporal") and derived.get("time"):
+        doc["temporal"] = derived["time"]
+    return Dataset.from_dict(doc)
+
+
+def item_from_row(row: Sequence[Any]) -> Item:
+    start, end = row[4], row[5]
+    time_start = _iso(start) if start is not None and start > OPEN_START else None
+    time_end = _iso(end) if end is not None and end < OPEN_END and end != start else None
+    return Item(
+        id=row[0],
+        dataset_id=row[1],
+        geometry=orjson.loads(row[2]) if row[2] else None,
+        properties=orjson.loads(row[3]),
+        time_start=time_start,
+        time_end=time_end,
+    )
+
+
+def _iso(value: float | None) -> str | None:
+    if value is None or not math.isfinite(value) or value <= OPEN_START or value >= OPEN_END:
+        return None
+    moment = datetime.fromtimestamp(value, UTC)
+    text = moment.isoformat(timespec="seconds" if moment.microsecond == 0 else "milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def _infer_fields(samples: Iterable[dict[str, Any]]) -> tuple[Field, ...]:
+    kinds: dict[str, set[str]] = {}
+    for properties in samples:
+        for name, value in properties.items():
+            kinds.setdefault(name, set()).add(_json_type(value))
+    out = []
+    for name, seen in kinds.items():
+        seen.discard("null")
+        if not seen:
+            kind = "string"
+        elif len(seen) == 1:
+            kind = seen.pop()
+        elif seen <= {"integer", "number"}:
+            kind = "number"
+        else:
+            kind = "string"
+        out.append(Field(name, kind))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
