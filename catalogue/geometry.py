@@ -64,7 +64,7 @@ def _position(value: Any) -> tuple[float, float]:
 
 
 def _walk(value: Any, depth: int, kind: str, box: list[float]) -> None:
-    if not isinstance(value, list) or not value:
+    if not isinstance(value, (list, tuple)) or not value:
         raise GeometryError(f"{kind} has empty or malformed coordinates")
     if depth == 1:
         positions = [_position(p) for p in value]

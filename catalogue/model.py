@@ -198,7 +198,7 @@ class Item:
     properties: dict[str, Any]
     time_start: str | None = None
     time_end: str | None = None
-    """``None`` with a start is an instant; with both an interval."""
+    """A start and no end is an instant; both make an interval, where ``..`` is an open end."""
 
     def content_hash(self) -> str:
         return _digest([self.geometry, self.properties, self.time_start, self.time_end])

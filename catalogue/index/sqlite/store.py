@@ -44,15 +44,14 @@ def epoch(value: str | None) -> float | None:
 
 
 def item_time(item: Item) -> tuple[float | None, float | None]:
-    start = epoch(item.time_start)
-    end = epoch(item.time_end)
-    if start is None and end is None:
+    """An item's time as (start, end) seconds; an instant has start == end, ``..`` is open."""
+    start_text, end_text = item.time_start, item.time_end
+    if start_text is None and end_text is None:
         return None, None
-    if end is None:
-        end = start if item.time_end is None and item.time_start is not None else OPEN_END
-    if start is None:
-        start = OPEN_START
-    return start, end
+    start = OPEN_START if start_text in (None, "..") else epoch(start_text)
+    if end_text is None:
+        return start, start if start_text not in (None, "..") else OPEN_END
+    return start, OPEN_END if end_text == ".." else epoch(end_text)
 
 
 def item_text(properties: dict[str, Any]) -> str:
@@ -470,8 +469,11 @@ def dataset_from_row(row: Sequence[Any]) -> Dataset:
 
 def item_from_row(row: Sequence[Any]) -> Item:
     start, end = row[4], row[5]
-    time_start = _iso(start) if start is not None and start > OPEN_START else None
-    time_end = _iso(end) if end is not None and end < OPEN_END and end != start else None
+    time_start = time_end = None
+    if start is not None:
+        time_start = _iso(start) if start > OPEN_START else ".."
+        if end != start:
+            time_end = _iso(end) if end < OPEN_END else ".."
     return Item(
         id=row[0],
         dataset_id=row[1],

@@ -1,0 +1,34 @@
+"""What a harvester is: given its source settings and an HTTP client, it yields records.
+
+A harvester reads lazily (pages followed to the end, files streamed), yields each
+:class:`~catalogue.model.Dataset` before the items that belong to it, yields a
+:class:`~catalogue.model.Problem` for each record it has to skip, and raises for a source it
+cannot read at all. It never writes to the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar, Protocol
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from catalogue.model import Dataset, Item, Problem
+from catalogue.settings import SourceSettings
+
+
+class HarvesterOptions(BaseModel):
+    """Base for a source type's own configuration keys (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Harvester(Protocol):
+    """A source type. Registered in the ``catalogue.harvesters`` entry-point group."""
+
+    Options: ClassVar[type[HarvesterOptions]]
+
+    def __init__(self, source: SourceSettings, client: httpx.Client) -> None: ...
+
+    def records(self) -> Iterator[Dataset | Item | Problem]: ...

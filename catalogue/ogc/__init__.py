@@ -1,0 +1,1 @@
+"""OGC API Features and Records, published through pygeoapi with this project's providers."""

@@ -1,0 +1,181 @@
+"""pygeoapi providers that answer from the catalogue's index (and from nothing else).
+
+pygeoapi builds a provider for every request, so constructors only look things up in memory:
+the index object registered by the web app, and the fields carried in the provider definition.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pygeoapi.provider.base import (
+    BaseProvider,
+    ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
+)
+
+from catalogue.errors import CatalogueError, QueryError
+from catalogue.index import Index
+from catalogue.ogc.records import item_feature, record_feature
+from catalogue.query import SearchQuery, SortKey, parse_time_interval
+
+_INDEXES: dict[str, Index] = {}
+_LOCK = threading.Lock()
+
+
+def register_index(key: str, index: Index) -> None:
+    """Make ``index`` reachable by providers whose definition names ``data: key``."""
+    with _LOCK:
+        _INDEXES[key] = index
+
+
+def unregister_index(key: str) -> None:
+    with _LOCK:
+        _INDEXES.pop(key, None)
+
+
+def _index(key: str) -> Index:
+    try:
+        return _INDEXES[key]
+    except KeyError:
+        raise ProviderInvalidQueryError(user_msg="the catalogue index is not available") from None
+
+
+class _IndexProvider(BaseProvider):  # type: ignore[misc]
+    def __init__(self, provider_def: dict[str, Any]) -> None:
+        super().__init__(provider_def)
+        self.index = _index(provider_def["data"])
+        self.base_url: str = provider_def.get("base_url", "")
+        self._fields = dict(provider_def.get("fields") or {})
+
+    def get_fields(self) -> dict[str, Any]:
+        return self._fields
+
+    def _query(
+        self,
+        *,
+        offset: int,
+        limit: int,
+        resulttype: str,
+        bbox: list[float] | None,
+        datetime_: str | None,
+        properties: list[tuple[str, str]] | None,
+        sortby: list[dict[str, str]] | None,
+        q: str | None,
+        filterq: Any,
+    ) -> SearchQuery:
+        try:
+            return SearchQuery(
+                text=q or None,
+                bbox=tuple(bbox[:2] + bbox[-2:]) if bbox else None,  # type: ignore[arg-type]
+                time=parse_time_interval(datetime_) if datetime_ else None,
+                properties=tuple((k, str(v)) for k, v in properties or ()),
+                filter=filterq,
+                sort=tuple(SortKey(s["property"], s["order"] == "-") for s in sortby or ()),
+                limit=limit,
+                offset=offset,
+                result_type="hits" if resulttype == "hits" else "results",
+            )
+        except QueryError as exc:
+            raise ProviderInvalidQueryError(user_msg=exc.user_message) from None
+
+
+def _user_error(exc: CatalogueError) -> Exception:
+    if exc.http_status == 404:
+        return ProviderItemNotFoundError(user_msg=exc.user_message)
+    return ProviderInvalidQueryError(user_msg=exc.user_message)
+
+
+class ItemProvider(_IndexProvider):
+    """The items (features) of one dataset: an OGC API Features collection."""
+
+    def __init__(self, provider_def: dict[str, Any]) -> None:
+        super().__init__(provider_def)
+        self.dataset_id: str = provider_def["dataset"]
+
+    def query(
+        self,
+        offset: int = 0,
+        limit: int = 10,
+        resulttype: str = "results",
+        bbox: list[float] | None = None,
+        datetime_: str | None = None,
+        properties: list[tuple[str, str]] | None = None,
+        sortby: list[dict[str, str]] | None = None,
+        select_properties: list[str] | None = None,
+        skip_geometry: bool = False,
+        q: str | None = None,
+        filterq: Any = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        query = self._query(
+            offset=offset, limit=limit, resulttype=resulttype, bbox=bbox, datetime_=datetime_,
+            properties=properties, sortby=sortby, q=q, filterq=filterq,
+        )
+        try:
+            result = self.index.search_items(self.dataset_id, query)
+        except CatalogueError as exc:
+            raise _user_error(exc) from None
+        features = [item_feature(i, select_properties, skip_geometry) for i in result.records]
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "numberMatched": result.number_matched,
+            "numberReturned": len(features),
+        }
+
+    def get(self, identifier: str, **_: Any) -> dict[str, Any]:
+        item = self.index.get_item(self.dataset_id, str(identifier))
+        if item is None:
+            raise ProviderItemNotFoundError(user_msg=f"no item {identifier!r} in this collection")
+        return item_feature(item)
+
+
+class RecordProvider(_IndexProvider):
+    """Every dataset as a record: the OGC API Records catalogue collection."""
+
+    def query(
+        self,
+        offset: int = 0,
+        limit: int = 10,
+        resulttype: str = "results",
+        bbox: list[float] | None = None,
+        datetime_: str | None = None,
+        properties: list[tuple[str, str]] | None = None,
+        sortby: list[dict[str, str]] | None = None,
+        select_properties: list[str] | None = None,
+        skip_geometry: bool = False,
+        q: str | None = None,
+        filterq: Any = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        query = self._query(
+            offset=offset, limit=limit, resulttype=resulttype, bbox=bbox, datetime_=datetime_,
+            properties=properties, sortby=sortby, q=q, filterq=filterq,
+        )
+        try:
+            result = self.index.search_datasets(query)
+        except CatalogueError as exc:
+            raise _user_error(exc) from None
+        features = [record_feature(d, self.base_url) for d in result.records]
+        if skip_geometry:
+            for feature in features:
+                feature["geometry"] = None
+        if select_properties:
+            for feature in features:
+                feature["properties"] = {
+                    k: v for k, v in feature["properties"].items() if k in select_properties
+                }
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "numberMatched": result.number_matched,
+            "numberReturned": len(features),
+        }
+
+    def get(self, identifier: str, **_: Any) -> dict[str, Any]:
+        dataset = self.index.get_dataset(str(identifier))
+        if dataset is None:
+            raise ProviderItemNotFoundError(user_msg=f"no record {identifier!r} in the catalogue")
+        return record_feature(dataset, self.base_url)

@@ -1,0 +1,88 @@
+"""``create_app(settings)``: the catalogue's ASGI app. Nothing is read at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+
+from catalogue import __version__
+from catalogue.errors import CatalogueError
+from catalogue.index import Index, open_index
+from catalogue.ogc.service import OGCService
+from catalogue.settings import Settings
+
+log = logging.getLogger("catalogue.web")
+
+
+def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
+    """Build the app for ``settings`` (opening the configured index unless one is given)."""
+    own_index = index is None
+    index = index or open_index(settings.index)
+    ogc = OGCService(settings, index)
+
+    async def health(request: Request) -> Response:
+        try:
+            counts = index.source_counts()
+        except Exception:
+            log.exception("health check failed")
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": __version__,
+                "datasets": sum(c[0] for c in counts.values()),
+                "items": sum(c[1] for c in counts.values()),
+                "sources": {name: {"datasets": d, "items": i} for name, (d, i) in counts.items()},
+            }
+        )
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse(url="/ogc/", status_code=307)
+
+    async def catalogue_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, CatalogueError)
+        if exc.http_status >= 500:
+            log.error("request failed", extra={"path": request.url.path, "error": str(exc)})
+        return JSONResponse(
+            {"code": exc.code, "description": exc.user_message}, status_code=exc.http_status
+        )
+
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        log.error("unexpected error", extra={"path": request.url.path}, exc_info=exc)
+        return JSONResponse(
+            {"code": "NoApplicableCode", "description": "internal error; the log has details"},
+            status_code=500,
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        ogc.close()
+        if own_index:
+            index.close()
+
+    middleware = []
+    if settings.server.cors:
+        middleware.append(Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"]))
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/health", health),
+            Mount("/ogc", routes=ogc.routes()),
+        ],
+        middleware=middleware,
+        exception_handlers={CatalogueError: catalogue_error, Exception: unexpected_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.index = index
+    app.state.ogc = ogc
+    return app

@@ -1,0 +1,86 @@
+"""Options and value handling shared by the file source types (GeoJSON, CSV)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import field_validator
+from pyproj import CRS, Transformer
+
+from catalogue.errors import QueryError
+from catalogue.harvest.contract import HarvesterOptions
+from catalogue.query import parse_datetime
+
+
+class FileOptions(HarvesterOptions):
+    id_field: str | None = None
+    """Property whose value is the item id (default: the feature id, else the position)."""
+    datetime_field: str | None = None
+    """Property holding the item's instant."""
+    start_field: str | None = None
+    end_field: str | None = None
+    """Properties holding the start and end of the item's interval."""
+    crs: str | None = None
+    """The CRS coordinates are given in (e.g. ``EPSG:25832``); transformed to EPSG:4326."""
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                CRS.from_user_input(value)
+            except Exception:
+                raise ValueError(f"unknown CRS {value!r}") from None
+        return value
+
+
+def item_times(properties: dict[str, Any], options: FileOptions) -> tuple[str | None, str | None]:
+    """The item's time from the configured properties, normalised to ISO 8601 UTC.
+
+    An instant is ``(start, None)``; an interval whose end property is empty is open (``..``).
+    Raises ``ValueError`` for a value that is not a date or date-time.
+    """
+    if options.datetime_field:
+        return _iso(properties.get(options.datetime_field), options.datetime_field), None
+    start = _iso(properties.get(options.start_field), options.start_field) if options.start_field else None
+    if not options.end_field:
+        return start, None
+    end = _iso(properties.get(options.end_field), options.end_field, end=True)
+    if start is None and end is None:
+        return None, None
+    return start or "..", end or ".."
+
+
+def _iso(value: Any, name: str | None, *, end: bool = False) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        moment = parse_datetime(str(value), end=end)
+    except QueryError:
+        raise ValueError(f"{name}: not a date or date-time: {value!r}") from None
+    text = moment.isoformat(timespec="seconds" if moment.microsecond == 0 else "milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def transformer(crs: str | None) -> Transformer | None:
+    """A transformer to EPSG:4326 longitude/latitude, or None when the data is already there."""
+    if crs is None:
+        return None
+    source = CRS.from_user_input(crs)
+    if source == CRS.from_epsg(4326) or source == CRS.from_user_input("OGC:CRS84"):
+        return None
+    return Transformer.from_crs(source, "OGC:CRS84", always_xy=True)
+
+
+def transform_geometry(geometry: dict[str, Any], tr: Transformer) -> dict[str, Any]:
+    """Transform a GeoJSON geometry's coordinates with ``tr``."""
+
+    def walk(coords: Any) -> Any:
+        if coords and isinstance(coords[0], (int, float)):
+            x, y = tr.transform(coords[0], coords[1])
+            return [round(x, 7), round(y, 7), *coords[2:]]
+        return [walk(c) for c in coords]
+
+    if geometry.get("type") == "GeometryCollection":
+        return {**geometry, "geometries": [transform_geometry(g, tr) for g in geometry["geometries"]]}
+    return {**geometry, "coordinates": walk(geometry.get("coordinates"))}

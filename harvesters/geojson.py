@@ -1,0 +1,132 @@
+"""GeoJSON files: a FeatureCollection (streamed with ijson) or newline-delimited features
+(GeoJSON Text Sequences / GeoJSONL). Each file is one dataset; its features are the items."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO, Any, ClassVar, Literal
+
+import httpx
+import ijson
+import orjson
+
+from catalogue.geometry import GeometryError, geometry_bounds
+from catalogue.harvest.metadata import configured_dataset
+from catalogue.model import Dataset, Distribution, Item, Problem
+from catalogue.settings import SourceSettings
+from harvesters.fields import FileOptions, item_times, transform_geometry, transformer
+from harvesters.files import open_source
+
+SEQUENCE_SUFFIXES = (".ndjson", ".geojsonl", ".geojsonseq", ".jsonl", ".geojsons")
+
+
+class GeoJSONOptions(FileOptions):
+    format: Literal["auto", "collection", "sequence"] = "auto"
+    """``auto`` decides by the file name, then by the first line."""
+
+
+class GeoJSONHarvester:
+    """One dataset per file; every feature an item."""
+
+    Options: ClassVar[type[GeoJSONOptions]] = GeoJSONOptions
+
+    def __init__(self, source: SourceSettings, client: httpx.Client) -> None:
+        self.source = source
+        self.client = client
+        self.options = GeoJSONOptions.model_validate(source.options)
+
+    def dataset(self) -> Dataset:
+        media = "application/geo+json"
+        return configured_dataset(
+            self.source,
+            distributions=(
+                Distribution(url=self.source.url, title=self.source.title, media_type=media,
+                             format="GEOJSON"),
+            )
+            if self.source.url.startswith(("http://", "https://"))
+            else (),
+        )
+
+    def records(self) -> Iterator[Dataset | Item | Problem]:
+        dataset = self.dataset()
+        yield dataset
+        to_wgs84 = transformer(self.options.crs)
+        with open_source(self.source.url, self.client) as stream:
+            for position, feature in self._features(stream):
+                record = self._item(dataset.id, position, feature, to_wgs84)
+                yield record
+
+    def _features(self, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
+        if self._is_sequence(stream):
+            for line_no, line in enumerate(stream, start=1):
+                line = line.strip().lstrip(b"\x1e")
+                if not line:
+                    continue
+                try:
+                    yield line_no, orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    yield line_no, _Broken(f"invalid JSON: {exc}")
+            return
+        try:
+            for position, feature in enumerate(
+                ijson.items(stream, "features.item", use_float=True), start=1
+            ):
+                yield position, feature
+        except ijson.JSONError as exc:
+            from catalogue.errors import HarvestError
+
+            raise HarvestError(f"{self.source.url}: invalid GeoJSON: {exc}") from None
+
+    def _is_sequence(self, stream: IO[bytes]) -> bool:
+        fmt = self.options.format
+        if fmt != "auto":
+            return fmt == "sequence"
+        if self.source.url.lower().endswith(SEQUENCE_SUFFIXES):
+            return True
+        head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+        first = head.split(b"\n", 1)[0].strip().lstrip(b"\xef\xbb\xbf\x1e")
+        try:
+            value = orjson.loads(first)
+        except orjson.JSONDecodeError:
+            return False
+        return isinstance(value, dict) and value.get("type") == "Feature"
+
+    def _item(
+        self, dataset_id: str, position: int, feature: Any, to_wgs84: Any
+    ) -> Item | Problem:
+        where = f"feature {position}"
+        if isinstance(feature, _Broken):
+            return Problem(where, feature.reason)
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            return Problem(where, "not a GeoJSON Feature")
+        properties = feature.get("properties") or {}
+        if not isinstance(properties, dict):
+            return Problem(where, "properties is not an object")
+        item_id = self._item_id(feature, properties, position)
+        where = f"feature {position} (id {item_id})"
+        geometry = feature.get("geometry")
+        try:
+            if geometry is not None:
+                if to_wgs84 is not None:
+                    geometry = transform_geometry(geometry, to_wgs84)
+                geometry_bounds(geometry)
+            start, end = item_times(properties, self.options)
+        except (GeometryError, ValueError, TypeError) as exc:
+            return Problem(where, str(exc))
+        return Item(item_id, dataset_id, geometry, properties, start, end)
+
+    def _item_id(self, feature: dict[str, Any], properties: dict[str, Any], position: int) -> str:
+        if self.options.id_field and properties.get(self.options.id_field) not in (None, ""):
+            return str(properties[self.options.id_field])
+        if feature.get("id") not in (None, ""):
+            return str(feature["id"])
+        return str(position)
+
+
+class _Broken:
+    """A line of a feature sequence that was not JSON."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
