@@ -30,6 +30,17 @@ def geometry_bounds(geometry: dict[str, Any]) -> BBox:
     if not isinstance(geometry, dict):
         raise GeometryError("geometry is not an object")
     kind = geometry.get("type")
+    if kind == "Point":
+        coords = geometry.get("coordinates")
+        if (
+            type(coords) is list
+            and len(coords) in (2, 3)
+            and type(coords[0]) is float
+            and type(coords[1]) is float
+            and -180.0 <= coords[0] <= 180.0
+            and -90.0 <= coords[1] <= 90.0
+        ):
+            return (coords[0], coords[1], coords[0], coords[1])
     if kind == "GeometryCollection":
         parts = geometry.get("geometries")
         if not isinstance(parts, list) or not parts:

@@ -78,7 +78,6 @@ class HarvestSettings(_Strict):
 
     reports_dir: Path | None = None
     timeout: float = Field(60.0, gt=0)
-    batch_size: int = Field(2000, ge=1)
     user_agent: str = "open-urban-catalogue/0.1 (+harvester)"
 
 

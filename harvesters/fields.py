@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import field_validator
@@ -51,9 +52,14 @@ def item_times(properties: dict[str, Any], options: FileOptions) -> tuple[str | 
     return start or "..", end or ".."
 
 
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
 def _iso(value: Any, name: str | None, *, end: bool = False) -> str | None:
     if value is None or value == "":
         return None
+    if type(value) is str and _CANONICAL.fullmatch(value):
+        return value  # already what this function makes
     try:
         moment = parse_datetime(str(value), end=end)
     except QueryError:

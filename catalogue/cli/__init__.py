@@ -1,0 +1,23 @@
+"""The ``catalogue`` command: one small module per subcommand."""
+
+from __future__ import annotations
+
+import click
+
+from catalogue import __version__
+from catalogue.cli.config_cmd import config
+from catalogue.cli.demo import demo
+from catalogue.cli.harvest import harvest
+from catalogue.cli.serve import serve
+
+
+@click.group()
+@click.version_option(__version__, prog_name="catalogue")
+def main() -> None:
+    """Open Urban Catalogue: harvest a city's open data and publish it."""
+
+
+main.add_command(harvest)
+main.add_command(serve)
+main.add_command(demo)
+main.add_command(config)
