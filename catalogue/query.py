@@ -161,13 +161,22 @@ def parse_offset(text: str | None) -> int:
 
 
 def parse_cql2_text(text: str) -> Node:
-    """Parse a CQL2 text (or ECQL) filter into a pygeofilter AST."""
+    """Parse a CQL2 text filter into a pygeofilter AST.
+
+    pygeofilter's ECQL grammar (the one pygeoapi uses) reads most CQL2 text; its CQL2 grammar
+    is tried next for what only CQL2 spells (``S_INTERSECTS`` …).
+    """
+    from pygeofilter.parsers.cql2_text import parse as parse_cql2
     from pygeofilter.parsers.ecql import parse as parse_ecql
 
     try:
         return parse_ecql(text)
-    except Exception as exc:  # the parser raises several lark error types
-        raise QueryError(f"malformed CQL2 text filter: {_first_line(exc)}") from None
+    except Exception as exc:  # the parsers raise several lark error types
+        first = exc
+    try:
+        return parse_cql2(text)
+    except Exception:
+        raise QueryError(f"malformed CQL2 text filter: {_first_line(first)}") from None
 
 
 def parse_cql2_json(data: str | bytes | dict[str, Any]) -> Node:

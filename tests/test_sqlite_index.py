@@ -1,0 +1,238 @@
+"""The embedded index through its protocol: writes, reads and the whole query model."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from catalogue.errors import NotFoundError, QueryError
+from catalogue.index import Index
+from catalogue.index.sqlite import SQLiteIndex
+from catalogue.model import Dataset, Item, Provenance
+from catalogue.query import (
+    SearchQuery,
+    SortKey,
+    parse_cql2_json,
+    parse_cql2_text,
+    parse_time_interval,
+)
+
+
+def dataset(source: str = "src", ident: str = "src", **kw: object) -> Dataset:
+    return Dataset(
+        id=ident,
+        title=kw.pop("title", "Bäume in Düsseldorf"),  # type: ignore[arg-type]
+        provenance=Provenance(source, "geojson", None, ident),
+        **kw,  # type: ignore[arg-type]
+    ).with_hash()
+
+
+def point(i: int, x: float, y: float, ds: str = "src", **props: object) -> Item:
+    return Item(str(i), ds, {"type": "Point", "coordinates": [x, y]}, {"n": i, **props})
+
+
+def load(index: SQLiteIndex, items: list[Item], run: str = "r1", ds: Dataset | None = None) -> None:
+    ds = ds or dataset()
+    stats = index.upsert([ds, *items], run_id=run)
+    assert not stats.failed
+    index.refresh_datasets([ds.id])
+
+
+def test_backend_satisfies_the_protocol(index: SQLiteIndex) -> None:
+    assert isinstance(index, Index)
+
+
+def test_upsert_counts_added_updated_unchanged_and_stale_deletes(index: SQLiteIndex) -> None:
+    items = [point(i, 6.7 + i / 100, 51.2) for i in range(10)]
+    first = index.upsert([dataset(), *items], run_id="r1")
+    assert (first.added, first.updated, first.unchanged) == (11, 0, 0)
+
+    changed = items[:5] + [point(5, 6.9, 51.3, extra="x")] + items[6:9]  # 9 gone, 5 changed
+    second = index.upsert([dataset(), *changed], run_id="r2")
+    assert (second.added, second.updated, second.unchanged) == (0, 1, 9)
+    assert index.delete_stale("src", "r2") == 1
+    index.refresh_datasets(["src"])
+    assert index.get_item("src", "9") is None
+    assert index.get_item("src", "5").properties["extra"] == "x"  # type: ignore[union-attr]
+    assert index.get_dataset("src").item_count == 9  # type: ignore[union-attr]
+
+
+def test_duplicate_ids_and_unknown_datasets_are_reported_not_fatal(index: SQLiteIndex) -> None:
+    stats = index.upsert(
+        [dataset(), point(1, 6.7, 51.2), point(1, 6.8, 51.2), point(2, 6.7, 51.2, ds="nope")],
+        run_id="r1",
+    )
+    reasons = sorted(r for _, r in stats.failed)
+    assert len(reasons) == 2
+    assert "duplicate" in reasons[0] and "unknown dataset" in reasons[1]
+    assert stats.added == 2
+
+
+def test_invalid_geometry_is_reported_and_the_rest_is_stored(index: SQLiteIndex) -> None:
+    bad = Item("bad", "src", {"type": "Point", "coordinates": [500, 0]}, {})
+    stats = index.upsert([dataset(), bad, point(1, 6.7, 51.2)], run_id="r1")
+    assert stats.added == 2 and stats.failed[0][0] == "bad"
+
+
+def test_a_dataset_id_of_another_source_is_not_taken_over(index: SQLiteIndex) -> None:
+    index.upsert([dataset("a", "same")], run_id="r1")
+    stats = index.upsert([dataset("b", "same")], run_id="r2")
+    assert stats.failed and "source 'a'" in stats.failed[0][1]
+
+
+def test_bbox_is_exact_at_the_edges(index: SQLiteIndex) -> None:
+    # the R*Tree stores float32 boxes; a point 1e-7 outside the box must not match
+    items = [point(1, 6.7, 51.2), point(2, 6.7000001, 51.2), point(3, 6.6999999, 51.2)]
+    load(index, items)
+    result = index.search_items("src", SearchQuery(bbox=(6.6, 51.1, 6.7, 51.3)))
+    assert sorted(i.id for i in result.records) == ["1", "3"]
+    assert result.number_matched == 2
+
+
+def test_bbox_on_polygons_uses_their_shape_not_their_box(index: SQLiteIndex) -> None:
+    triangle = {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [0, 10], [0, 0]]]}
+    load(index, [Item("t", "src", triangle, {})])
+    inside_box_outside_shape = (8.0, 8.0, 9.0, 9.0)
+    assert index.search_items("src", SearchQuery(bbox=inside_box_outside_shape)).number_matched == 0
+    assert index.search_items("src", SearchQuery(bbox=(1, 1, 2, 2))).number_matched == 1
+
+
+def test_a_bbox_over_most_of_the_extent_gives_the_same_answer(index: SQLiteIndex) -> None:
+    items = [point(i, 6.7 + (i % 20) / 100, 51.1 + (i // 20) / 100) for i in range(400)]
+    load(index, items)
+    whole = index.search_items("src", SearchQuery(bbox=(6.0, 51.0, 7.0, 52.0), limit=1000))
+    small = index.search_items("src", SearchQuery(bbox=(6.7, 51.1, 6.75, 51.15), limit=1000))
+    assert whole.number_matched == 400
+    assert small.number_matched == 6 * 6
+
+
+def test_time_intervals_instants_and_open_ends(index: SQLiteIndex) -> None:
+    items = [
+        Item("a", "src", None, {}, "2020-01-01T00:00:00Z"),
+        Item("b", "src", None, {}, "2021-06-01T00:00:00Z", "2021-12-31T00:00:00Z"),
+        Item("c", "src", None, {}, "2023-01-01T00:00:00Z", ".."),
+        Item("d", "src", None, {}),
+    ]
+    load(index, items)
+
+    def ids(text: str) -> list[str]:
+        q = SearchQuery(time=parse_time_interval(text), sort=(SortKey("id"),))
+        return [i.id for i in index.search_items("src", q).records]
+
+    assert ids("2020-01-01") == ["a"]
+    assert ids("2021-07-01T00:00:00Z") == ["b"]
+    assert ids("../2021-06-01") == ["a", "b"]
+    assert ids("2022-01-01/..") == ["c"]
+    assert ids("2030-01-01/2031-01-01") == ["c"]
+    stored = index.get_item("src", "c")
+    assert stored is not None and stored.time_end == ".."
+
+
+def test_text_search_folds_diacritics_and_matches_word_prefixes(index: SQLiteIndex) -> None:
+    load(index, [point(1, 6.7, 51.2, name="Rheinturm Düsseldorf"), point(2, 6.7, 51.2, name="Kö-Bogen")])
+    for q, expected in [("dusseldorf", ["1"]), ("Düsseldorf", ["1"]), ("rhein", ["1"]),
+                        ("bogen", ["2"]), ("rheinturm,bogen", ["1", "2"]), ("nichts", [])]:
+        got = index.search_items("src", SearchQuery(text=q, sort=(SortKey("id"),)))
+        assert [i.id for i in got.records] == expected, q
+
+
+def test_text_that_looks_like_fts_or_sql_syntax_is_just_text(index: SQLiteIndex) -> None:
+    load(index, [point(1, 6.7, 51.2, name="a")])
+    for q in ['"', "NEAR(", "a OR", "'; DROP TABLE items;--", "*", "a AND NOT"]:
+        index.search_items("src", SearchQuery(text=q))
+    assert index.search_items("src", SearchQuery()).number_matched == 1
+
+
+def test_property_equality_follows_the_field_type(index: SQLiteIndex) -> None:
+    load(index, [point(i, 6.7, 51.2, kind="x" if i % 2 else "y", ok=i < 3) for i in range(6)])
+    assert index.search_items("src", SearchQuery(properties=(("n", "4"),))).number_matched == 1
+    assert index.search_items("src", SearchQuery(properties=(("kind", "x"),))).number_matched == 3
+    assert index.search_items("src", SearchQuery(properties=(("ok", "true"),))).number_matched == 3
+    with pytest.raises(QueryError):
+        index.search_items("src", SearchQuery(properties=(("n", "four"),)))
+    with pytest.raises(QueryError):
+        index.search_items("src", SearchQuery(properties=(("missing", "1"),)))
+
+
+def test_cql2_text_and_json_filters(index: SQLiteIndex) -> None:
+    load(index, [point(i, 6.7 + i / 100, 51.2, name=f"Ort {i}") for i in range(10)])
+
+    def count(node: object) -> int:
+        return index.search_items("src", SearchQuery(filter=node)).number_matched  # type: ignore[arg-type]
+
+    assert count(parse_cql2_text("n >= 5 AND n < 8")) == 3
+    assert count(parse_cql2_text("n IN (1, 2, 99)")) == 2
+    assert count(parse_cql2_text("n BETWEEN 2 AND 4")) == 3
+    assert count(parse_cql2_text("name LIKE 'Ort 1%'")) == 1
+    assert count(parse_cql2_text("NOT n < 9")) == 1
+    assert count(parse_cql2_text("name IS NULL")) == 0
+    assert count(parse_cql2_text(
+        "INTERSECTS(geometry, POLYGON((6.695 51.1, 6.735 51.1, 6.735 51.3, 6.695 51.3, 6.695 51.1)))"
+    )) == 4
+    assert count(parse_cql2_text("S_INTERSECTS(geometry, POINT(6.7 51.2))")) == 1
+    assert count(parse_cql2_json({"op": ">", "args": [{"property": "n"}, 7]})) == 2
+    with pytest.raises(QueryError):
+        count(parse_cql2_text("unknown_property = 1"))
+
+
+def test_like_is_case_sensitive_and_values_are_parameters(index: SQLiteIndex) -> None:
+    load(index, [point(1, 6.7, 51.2, name="Ort"), point(2, 6.7, 51.2, name="' OR 1=1 --")])
+    assert index.search_items("src", SearchQuery(filter=parse_cql2_text("name LIKE 'ort'"))).number_matched == 0
+    hit = index.search_items("src", SearchQuery(properties=(("name", "' OR 1=1 --"),)))
+    assert [i.id for i in hit.records] == ["2"]
+
+
+def test_sort_paging_hits_and_facets(index: SQLiteIndex) -> None:
+    load(index, [point(i, 6.7, 51.2, kind="abc"[i % 3]) for i in range(10)])
+    page = index.search_items("src", SearchQuery(sort=(SortKey("n", True),), limit=3, offset=3))
+    assert [i.id for i in page.records] == ["6", "5", "4"] and page.number_matched == 10
+    hits = index.search_items("src", SearchQuery(result_type="hits"))
+    assert hits.records == [] and hits.number_matched == 10
+    facets = index.search_items("src", SearchQuery(facets=("kind",), limit=1)).facets["kind"]
+    assert [(f.value, f.count) for f in facets] == [("a", 4), ("b", 3), ("c", 3)]
+
+
+def test_unknown_collection_is_not_found(index: SQLiteIndex) -> None:
+    with pytest.raises(NotFoundError):
+        index.search_items("nope", SearchQuery())
+
+
+def test_dataset_search_text_bbox_time_and_facets(index: SQLiteIndex) -> None:
+    index.upsert([
+        dataset("a", "a", title="Luftqualität Messwerte", keywords=("Umwelt",),
+                spatial=(6.7, 51.1, 6.8, 51.2), temporal=("2020-01-01", "2020-12-31")),
+        dataset("b", "b", title="Radverkehrsnetz", keywords=("Verkehr", "Umwelt"),
+                spatial=(7.0, 50.0, 7.1, 50.1)),
+    ], run_id="r1")
+    assert [d.id for d in index.search_datasets(SearchQuery(text="Luftqualitat")).records] == ["a"]
+    assert [d.id for d in index.search_datasets(SearchQuery(bbox=(7.05, 50.05, 8, 51))).records] == ["b"]
+    in_2020 = index.search_datasets(SearchQuery(time=parse_time_interval("2020-06-01")))
+    assert [d.id for d in in_2020.records] == ["a"]
+    facets = index.search_datasets(SearchQuery(facets=("keywords",))).facets["keywords"]
+    assert [(f.value, f.count) for f in facets] == [("Umwelt", 2), ("Verkehr", 1)]
+    keyword = index.search_datasets(SearchQuery(properties=(("keywords", "Verkehr"),)))
+    assert [d.id for d in keyword.records] == ["b"]
+
+
+def test_generation_changes_with_every_write(index: SQLiteIndex) -> None:
+    before = index.generation()
+    index.upsert([dataset()], run_id="r1")
+    assert index.generation() > before
+
+
+def test_the_file_is_a_plain_sqlite_database_in_wal_mode(index: SQLiteIndex, index_path: Path) -> None:
+    load(index, [point(1, 6.7, 51.2)])
+    conn = sqlite3.connect(index_path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 1
+    conn.close()
+
+
+def test_delete_source_removes_datasets_and_items(index: SQLiteIndex) -> None:
+    load(index, [point(1, 6.7, 51.2)])
+    assert index.delete_source("src") == 1
+    assert index.get_item("src", "1") is None
+    assert index.search_items.__self__ is index  # the index stays usable
+    assert index.source_counts() == {}
