@@ -11,10 +11,32 @@ import random
 import sys
 from datetime import UTC, datetime
 
-CATEGORIES = ["Baum", "Spielplatz", "Haltestelle", "Parkplatz", "Ladesäule", "Trinkbrunnen",
-              "Denkmal", "Schule", "Kita", "Sportstätte"]
-DISTRICTS = ["Altstadt", "Carlstadt", "Pempelfort", "Derendorf", "Oberkassel", "Bilk", "Flingern",
-             "Gerresheim", "Benrath", "Kaiserswerth", "Eller", "Rath"]
+CATEGORIES = [
+    "Baum",
+    "Spielplatz",
+    "Haltestelle",
+    "Parkplatz",
+    "Ladesäule",
+    "Trinkbrunnen",
+    "Denkmal",
+    "Schule",
+    "Kita",
+    "Sportstätte",
+]
+DISTRICTS = [
+    "Altstadt",
+    "Carlstadt",
+    "Pempelfort",
+    "Derendorf",
+    "Oberkassel",
+    "Bilk",
+    "Flingern",
+    "Gerresheim",
+    "Benrath",
+    "Kaiserswerth",
+    "Eller",
+    "Rath",
+]
 LON0, LON1, LAT0, LAT1 = 6.68, 6.94, 51.12, 51.35
 
 

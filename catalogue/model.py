@@ -26,11 +26,7 @@ _UNSAFE = re.compile(r"[^a-z0-9_.-]+")
 def slug(text: str) -> str:
     """Lower-case URL-safe form of ``text`` (letters, digits, ``_ . -``)."""
     folded = (
-        text.lower()
-        .replace("ä", "ae")
-        .replace("ö", "oe")
-        .replace("ü", "ue")
-        .replace("ß", "ss")
+        text.lower().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
     )
     return _UNSAFE.sub("-", folded).strip("-.") or "x"
 
@@ -224,4 +220,3 @@ def _plain(obj: Any) -> dict[str, Any] | None:
     if obj is None:
         return None
     return {name: getattr(obj, name) for name in obj.__slots__}
-

@@ -15,6 +15,7 @@ from catalogue.model import BBox
 T = TypeVar("T")
 
 MAX_LIMIT = 10_000
+MAX_OFFSET = 2**53
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,12 @@ def parse_bbox(text: str) -> BBox:
         numbers = [float(p) for p in parts]
     except ValueError:
         raise QueryError(f"bbox must be 4 or 6 comma-separated numbers, got {text!r}") from None
+    return bbox_from_numbers(numbers)
+
+
+def bbox_from_numbers(numbers: list[float]) -> BBox:
+    """Check a bbox given as 4 numbers (or 6: minx, miny, minz, maxx, maxy, maxz)."""
+    text = ",".join(str(n) for n in numbers)
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
@@ -106,7 +113,7 @@ def parse_datetime(text: str, *, end: bool = False) -> datetime:
 
 
 def parse_time_interval(text: str) -> TimeInterval:
-    """Parse an OGC API ``datetime``: an instant, or ``start/end`` with ``..`` or empty open ends."""
+    """Parse an OGC API ``datetime``: an instant, or ``start/end`` (open ends: ``..`` or empty)."""
     if "/" not in text:
         start = parse_datetime(text)
         end = parse_datetime(text, end=True) if len(text.strip()) == 10 else start
@@ -157,6 +164,8 @@ def parse_offset(text: str | None) -> int:
         raise QueryError(f"offset must be a whole number, got {text!r}") from None
     if value < 0:
         raise QueryError("offset must not be negative")
+    if value > MAX_OFFSET:
+        raise QueryError(f"offset must not exceed {MAX_OFFSET}")
     return value
 
 

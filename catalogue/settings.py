@@ -223,7 +223,8 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     if harvest.reports_dir is not None and not harvest.reports_dir.is_absolute():
         harvest = harvest.model_copy(update={"reports_dir": (base / harvest.reports_dir).resolve()})
     sources = tuple(
-        s if _is_url(s.url) or Path(s.url).expanduser().is_absolute()
+        s
+        if _is_url(s.url) or Path(s.url).expanduser().is_absolute()
         else s.model_copy(update={"url": str((base / s.url).resolve())})
         for s in settings.sources
     )

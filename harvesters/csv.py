@@ -26,7 +26,9 @@ LAT_NAMES = ("lat", "latitude", "breite", "breitengrad", "y")
 LON_NAMES = ("lon", "lng", "long", "longitude", "laenge", "länge", "laengengrad", "x")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "geometrie")
 _INT = re.compile(r"^-?(0|[1-9][0-9]*)$")
-_FLOAT = re.compile(r"^-?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]+)?$|^-?[1-9][0-9]*[eE][-+]?[0-9]+$")
+_FLOAT = re.compile(
+    r"^-?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]+)?$|^-?[1-9][0-9]*[eE][-+]?[0-9]+$"
+)
 
 
 class CSVOptions(FileOptions):
@@ -56,8 +58,12 @@ class CSVHarvester:
         return configured_dataset(
             self.source,
             distributions=(
-                Distribution(url=self.source.url, title=self.source.title, media_type="text/csv",
-                             format="CSV"),
+                Distribution(
+                    url=self.source.url,
+                    title=self.source.title,
+                    media_type="text/csv",
+                    format="CSV",
+                ),
             )
             if remote
             else (),
@@ -88,7 +94,11 @@ class CSVHarvester:
         if o.wkt_field:
             return ("wkt", self._need(o.wkt_field, header))
         if o.lat_field or o.lon_field:
-            return ("latlon", self._need(o.lat_field or "", header), self._need(o.lon_field or "", header))
+            return (
+                "latlon",
+                self._need(o.lat_field or "", header),
+                self._need(o.lon_field or "", header),
+            )
         lat = next((lowered[n] for n in LAT_NAMES if n in lowered), None)
         lon = next((lowered[n] for n in LON_NAMES if n in lowered), None)
         if lat and lon:

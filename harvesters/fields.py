@@ -43,7 +43,11 @@ def item_times(properties: dict[str, Any], options: FileOptions) -> tuple[str | 
     """
     if options.datetime_field:
         return _iso(properties.get(options.datetime_field), options.datetime_field), None
-    start = _iso(properties.get(options.start_field), options.start_field) if options.start_field else None
+    start = (
+        _iso(properties.get(options.start_field), options.start_field)
+        if options.start_field
+        else None
+    )
     if not options.end_field:
         return start, None
     end = _iso(properties.get(options.end_field), options.end_field, end=True)
@@ -88,5 +92,8 @@ def transform_geometry(geometry: dict[str, Any], tr: Transformer) -> dict[str, A
         return [walk(c) for c in coords]
 
     if geometry.get("type") == "GeometryCollection":
-        return {**geometry, "geometries": [transform_geometry(g, tr) for g in geometry["geometries"]]}
+        return {
+            **geometry,
+            "geometries": [transform_geometry(g, tr) for g in geometry["geometries"]],
+        }
     return {**geometry, "coordinates": walk(geometry.get("coordinates"))}

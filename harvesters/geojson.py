@@ -40,8 +40,9 @@ class GeoJSONHarvester:
         return configured_dataset(
             self.source,
             distributions=(
-                Distribution(url=self.source.url, title=self.source.title, media_type=media,
-                             format="GEOJSON"),
+                Distribution(
+                    url=self.source.url, title=self.source.title, media_type=media, format="GEOJSON"
+                ),
             )
             if self.source.url.startswith(("http://", "https://"))
             else (),
@@ -68,10 +69,7 @@ class GeoJSONHarvester:
                     yield line_no, _Broken(f"invalid JSON: {exc}")
             return
         try:
-            for position, feature in enumerate(
-                ijson.items(stream, "features.item", use_float=True), start=1
-            ):
-                yield position, feature
+            yield from enumerate(ijson.items(stream, "features.item", use_float=True), start=1)
         except ijson.JSONError as exc:
             from catalogue.errors import HarvestError
 
@@ -91,9 +89,7 @@ class GeoJSONHarvester:
             return False
         return isinstance(value, dict) and value.get("type") == "Feature"
 
-    def _item(
-        self, dataset_id: str, position: int, feature: Any, to_wgs84: Any
-    ) -> Item | Problem:
+    def _item(self, dataset_id: str, position: int, feature: Any, to_wgs84: Any) -> Item | Problem:
         where = f"feature {position}"
         if isinstance(feature, _Broken):
             return Problem(where, feature.reason)

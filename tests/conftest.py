@@ -44,7 +44,10 @@ class LiveServer:
         self.url = settings.server.base_url()
         app = create_app(settings, index=index)
         config = uvicorn.Config(
-            app, host=settings.server.host, port=settings.server.port, log_level="warning",
+            app,
+            host=settings.server.host,
+            port=settings.server.port,
+            log_level="warning",
             lifespan="on",
         )
         self.server = uvicorn.Server(config)

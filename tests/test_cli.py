@@ -17,9 +17,15 @@ from conftest import free_port
 CATALOGUE = shutil.which("catalogue") or str(Path(sys.executable).parent / "catalogue")
 
 
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [CATALOGUE, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+        [CATALOGUE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
 
@@ -30,11 +36,25 @@ def write_config(tmp_path: Path, sources: str) -> Path:
     return path
 
 
-POINTS = '{"type":"FeatureCollection","features":[{"type":"Feature","id":1,"properties":{"name":"A"},"geometry":{"type":"Point","coordinates":[6.7,51.2]}}]}'
+POINTS = json.dumps(
+    {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": 1,
+                "properties": {"name": "A"},
+                "geometry": {"type": "Point", "coordinates": [6.7, 51.2]},
+            }
+        ],
+    }
+)
 
 
 def test_config_validate_accepts_the_shipped_config_and_names_bad_keys(tmp_path: Path) -> None:
-    ok = run("config", "validate", "--config", "config/catalogue.yml", cwd=Path(__file__).parent.parent)
+    ok = run(
+        "config", "validate", "--config", "config/catalogue.yml", cwd=Path(__file__).parent.parent
+    )
     assert ok.returncode == 0 and "valid (4 sources" in ok.stdout
     bad = write_config(tmp_path, "  - {name: a, type: csv, url: x.csv, lat_colum: y}\n")
     result = run("config", "validate", "--config", str(bad))
@@ -42,7 +62,9 @@ def test_config_validate_accepts_the_shipped_config_and_names_bad_keys(tmp_path:
     assert f"{bad}: sources[0].lat_colum: unknown key for source type 'csv'" in result.stderr
 
 
-def test_harvest_prints_a_summary_writes_a_report_and_exits_1_on_a_failed_source(tmp_path: Path) -> None:
+def test_harvest_prints_a_summary_writes_a_report_and_exits_1_on_a_failed_source(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "p.geojson").write_text(POINTS)
     config = write_config(
         tmp_path,
@@ -73,7 +95,8 @@ def test_demo_works_from_any_directory_and_serve_answers(tmp_path: Path) -> None
     port = free_port()
     server = subprocess.Popen(
         [CATALOGUE, "serve", "--config", str(config), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 30
@@ -83,7 +106,10 @@ def test_demo_works_from_any_directory_and_serve_answers(tmp_path: Path) -> None
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail(f"server did not start: {server.stderr.read().decode() if server.stderr else ''}")
+                    pytest.fail(
+                        "server did not start: "
+                        + (server.stderr.read().decode() if server.stderr else "")
+                    )
                 time.sleep(0.2)
         assert health.json()["items"] == 10 + 60 + 38 + 8
         collections = httpx.get(f"http://127.0.0.1:{port}/ogc/collections?f=json").json()

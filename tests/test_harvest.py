@@ -7,15 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SHARED_DATA, free_port
+from upstream import Upstream, status, truncated
 
 from catalogue.harvest.runner import run_harvest
 from catalogue.index.sqlite import SQLiteIndex
 from catalogue.query import SearchQuery
 from catalogue.settings import Settings, settings_from_dict
-from conftest import SHARED_DATA, free_port
-from upstream import Upstream, status, truncated
 
-RECORDED_WFS = SHARED_DATA / "fixtures" / "geo" / "duesseldorf_wfs_GetFeature_verkehr-behindertenparkplatz.geojson"
+RECORDED_WFS = (
+    SHARED_DATA
+    / "fixtures"
+    / "geo"
+    / "duesseldorf_wfs_GetFeature_verkehr-behindertenparkplatz.geojson"
+)
 
 
 def settings_for(tmp_path: Path, *sources: dict[str, Any]) -> Settings:
@@ -30,17 +35,31 @@ def collection(n: int, start: int = 0) -> dict[str, Any]:
     return {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "id": f"f{i}", "properties": {"name": f"Ort {i}", "wann": f"2024-01-{1 + i % 28:02d}"},
-             "geometry": {"type": "Point", "coordinates": [6.7 + i / 1000, 51.2]}}
+            {
+                "type": "Feature",
+                "id": f"f{i}",
+                "properties": {"name": f"Ort {i}", "wann": f"2024-01-{1 + i % 28:02d}"},
+                "geometry": {"type": "Point", "coordinates": [6.7 + i / 1000, 51.2]},
+            }
             for i in range(start, start + n)
         ],
     }
 
 
-def test_geojson_file_becomes_one_dataset_with_its_features(tmp_path: Path, index: SQLiteIndex) -> None:
+def test_geojson_file_becomes_one_dataset_with_its_features(
+    tmp_path: Path, index: SQLiteIndex
+) -> None:
     (tmp_path / "a.geojson").write_text(json.dumps(collection(25)))
-    settings = settings_for(tmp_path, {"name": "orte", "type": "geojson", "url": "a.geojson",
-                                       "title": "Orte", "datetime_field": "wann"})
+    settings = settings_for(
+        tmp_path,
+        {
+            "name": "orte",
+            "type": "geojson",
+            "url": "a.geojson",
+            "title": "Orte",
+            "datetime_field": "wann",
+        },
+    )
     report = run_harvest(settings, index)
     source = report.sources[0]
     assert (source.status, source.datasets, source.items, source.added) == ("ok", 1, 25, 26)
@@ -52,16 +71,27 @@ def test_geojson_file_becomes_one_dataset_with_its_features(tmp_path: Path, inde
     assert item is not None and item.time_start == "2024-01-04T00:00:00Z"
 
 
-def test_broken_features_are_skipped_and_reported_with_position(tmp_path: Path, index: SQLiteIndex) -> None:
+def test_broken_features_are_skipped_and_reported_with_position(
+    tmp_path: Path, index: SQLiteIndex
+) -> None:
     data = collection(3)
-    data["features"].insert(1, {"type": "Feature", "id": "bad", "properties": {},
-                                "geometry": {"type": "Point", "coordinates": ["x", 1]}})
-    data["features"].append({"type": "Feature", "id": "late", "properties": {"wann": "gestern"},
-                             "geometry": None})
+    data["features"].insert(
+        1,
+        {
+            "type": "Feature",
+            "id": "bad",
+            "properties": {},
+            "geometry": {"type": "Point", "coordinates": ["x", 1]},
+        },
+    )
+    data["features"].append(
+        {"type": "Feature", "id": "late", "properties": {"wann": "gestern"}, "geometry": None}
+    )
     data["features"].append({"type": "Nonsense"})
     (tmp_path / "a.geojson").write_text(json.dumps(data))
-    settings = settings_for(tmp_path, {"name": "orte", "type": "geojson", "url": "a.geojson",
-                                       "datetime_field": "wann"})
+    settings = settings_for(
+        tmp_path, {"name": "orte", "type": "geojson", "url": "a.geojson", "datetime_field": "wann"}
+    )
     source = run_harvest(settings, index).sources[0]
     assert source.status == "ok" and source.items == 3 and source.failed == 3
     where = [p.where for p in source.problems]
@@ -94,7 +124,9 @@ def test_csv_with_lat_lon_typed_values_and_an_id_column(tmp_path: Path, index: S
         "S4,zu kurz\n",
         encoding="utf-8",
     )
-    settings = settings_for(tmp_path, {"name": "st", "type": "csv", "url": "s.csv", "id_field": "station_id"})
+    settings = settings_for(
+        tmp_path, {"name": "st", "type": "csv", "url": "s.csv", "id_field": "station_id"}
+    )
     source = run_harvest(settings, index).sources[0]
     assert (source.items, source.failed) == (2, 2)
     assert [p.where for p in source.problems] == ["line 4 (id S3)", "line 5"]
@@ -106,9 +138,13 @@ def test_csv_with_lat_lon_typed_values_and_an_id_column(tmp_path: Path, index: S
 
 def test_csv_with_wkt_semicolons_and_a_projected_crs(tmp_path: Path, index: SQLiteIndex) -> None:
     # EPSG:25832 (UTM 32N), as NRW publishes it: the Rheinturm
-    (tmp_path / "w.csv").write_text("id;ort;wkt\n1;Rheinturm;POINT (343174.97 5676452.88)\n2;leer;\n")
-    settings = settings_for(tmp_path, {"name": "w", "type": "csv", "url": "w.csv", "id_field": "id",
-                                       "crs": "EPSG:25832"})
+    (tmp_path / "w.csv").write_text(
+        "id;ort;wkt\n1;Rheinturm;POINT (343174.97 5676452.88)\n2;leer;\n"
+    )
+    settings = settings_for(
+        tmp_path,
+        {"name": "w", "type": "csv", "url": "w.csv", "id_field": "id", "crs": "EPSG:25832"},
+    )
     assert run_harvest(settings, index).sources[0].items == 2
     lon, lat = index.get_item("w", "1").geometry["coordinates"]  # type: ignore[union-attr]
     assert lon == pytest.approx(6.7544, abs=1e-5) and lat == pytest.approx(51.2179, abs=1e-5)
@@ -117,8 +153,9 @@ def test_csv_with_wkt_semicolons_and_a_projected_crs(tmp_path: Path, index: SQLi
 
 def test_harvest_over_http_from_a_recorded_wfs_response(tmp_path: Path, index: SQLiteIndex) -> None:
     with Upstream(RECORDED_WFS.parent) as upstream:
-        settings = settings_for(tmp_path, {"name": "parken", "type": "geojson",
-                                           "url": upstream.url(RECORDED_WFS.name)})
+        settings = settings_for(
+            tmp_path, {"name": "parken", "type": "geojson", "url": upstream.url(RECORDED_WFS.name)}
+        )
         source = run_harvest(settings, index).sources[0]
     expected = len(json.loads(RECORDED_WFS.read_text())["features"])
     assert source.status == "ok" and source.items == expected == 10
@@ -127,7 +164,9 @@ def test_harvest_over_http_from_a_recorded_wfs_response(tmp_path: Path, index: S
     assert index.search_items("parken", SearchQuery()).number_matched == 10
 
 
-def test_a_failing_source_fails_alone_and_keeps_what_it_had(tmp_path: Path, index: SQLiteIndex) -> None:
+def test_a_failing_source_fails_alone_and_keeps_what_it_had(
+    tmp_path: Path, index: SQLiteIndex
+) -> None:
     (tmp_path / "good.geojson").write_text(json.dumps(collection(5)))
     body = json.dumps(collection(40)).encode()
     with Upstream(tmp_path) as upstream:
@@ -155,7 +194,9 @@ def test_a_failing_source_fails_alone_and_keeps_what_it_had(tmp_path: Path, inde
         assert index.get_dataset("good").item_count == 5  # type: ignore[union-attr]
 
 
-def test_vanished_records_are_deleted_after_a_complete_run(tmp_path: Path, index: SQLiteIndex) -> None:
+def test_vanished_records_are_deleted_after_a_complete_run(
+    tmp_path: Path, index: SQLiteIndex
+) -> None:
     path = tmp_path / "a.geojson"
     path.write_text(json.dumps(collection(10)))
     settings = settings_for(tmp_path, {"name": "orte", "type": "geojson", "url": "a.geojson"})
@@ -170,7 +211,9 @@ def test_vanished_records_are_deleted_after_a_complete_run(tmp_path: Path, index
     assert index.get_dataset("orte").item_count == 8  # type: ignore[union-attr]
 
 
-def test_a_missing_file_and_an_unknown_type_are_clear_errors(tmp_path: Path, index: SQLiteIndex) -> None:
+def test_a_missing_file_and_an_unknown_type_are_clear_errors(
+    tmp_path: Path, index: SQLiteIndex
+) -> None:
     settings = settings_for(
         tmp_path,
         {"name": "nofile", "type": "geojson", "url": "missing.geojson"},

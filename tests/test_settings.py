@@ -20,13 +20,16 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_variables_with_defaults_and_relative_paths(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 index: {backend: sqlite, path: "${DATA_DIR:-data}/index.sqlite"}
 server: {port: "${PORT:-8080}"}
 sources:
   - {name: a, type: geojson, url: files/a.geojson}
   - {name: b, type: csv, url: "https://example.org/${FILE}"}
-""")
+""",
+    )
     settings = load_settings(path, {"FILE": "b.csv"})
     assert settings.index.path == tmp_path / "data" / "index.sqlite"
     assert settings.server.port == 8080
@@ -63,12 +66,15 @@ def test_invalid_values_name_the_key(tmp_path: Path, text: str, key: str) -> Non
 
 
 def test_source_types_and_their_options_are_checked(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 sources:
   - {name: a, type: shapefile, url: x}
   - {name: b, type: csv, url: x, lat_colum: y}
   - {name: c, type: geojson, url: x, crs: "EPSG:999999"}
-""")
+""",
+    )
     with pytest.raises(ConfigError) as err:
         validate_sources(load_settings(path, {}))
     message = err.value.user_message

@@ -131,9 +131,18 @@ def test_time_intervals_instants_and_open_ends(index: SQLiteIndex) -> None:
 
 
 def test_text_search_folds_diacritics_and_matches_word_prefixes(index: SQLiteIndex) -> None:
-    load(index, [point(1, 6.7, 51.2, name="Rheinturm Düsseldorf"), point(2, 6.7, 51.2, name="Kö-Bogen")])
-    for q, expected in [("dusseldorf", ["1"]), ("Düsseldorf", ["1"]), ("rhein", ["1"]),
-                        ("bogen", ["2"]), ("rheinturm,bogen", ["1", "2"]), ("nichts", [])]:
+    load(
+        index,
+        [point(1, 6.7, 51.2, name="Rheinturm Düsseldorf"), point(2, 6.7, 51.2, name="Kö-Bogen")],
+    )
+    for q, expected in [
+        ("dusseldorf", ["1"]),
+        ("Düsseldorf", ["1"]),
+        ("rhein", ["1"]),
+        ("bogen", ["2"]),
+        ("rheinturm,bogen", ["1", "2"]),
+        ("nichts", []),
+    ]:
         got = index.search_items("src", SearchQuery(text=q, sort=(SortKey("id"),)))
         assert [i.id for i in got.records] == expected, q
 
@@ -168,9 +177,15 @@ def test_cql2_text_and_json_filters(index: SQLiteIndex) -> None:
     assert count(parse_cql2_text("name LIKE 'Ort 1%'")) == 1
     assert count(parse_cql2_text("NOT n < 9")) == 1
     assert count(parse_cql2_text("name IS NULL")) == 0
-    assert count(parse_cql2_text(
-        "INTERSECTS(geometry, POLYGON((6.695 51.1, 6.735 51.1, 6.735 51.3, 6.695 51.3, 6.695 51.1)))"
-    )) == 4
+    assert (
+        count(
+            parse_cql2_text(
+                "INTERSECTS(geometry, POLYGON((6.695 51.1, 6.735 51.1, 6.735 51.3, "
+                "6.695 51.3, 6.695 51.1)))"
+            )
+        )
+        == 4
+    )
     assert count(parse_cql2_text("S_INTERSECTS(geometry, POINT(6.7 51.2))")) == 1
     assert count(parse_cql2_json({"op": ">", "args": [{"property": "n"}, 7]})) == 2
     with pytest.raises(QueryError):
@@ -179,7 +194,12 @@ def test_cql2_text_and_json_filters(index: SQLiteIndex) -> None:
 
 def test_like_is_case_sensitive_and_values_are_parameters(index: SQLiteIndex) -> None:
     load(index, [point(1, 6.7, 51.2, name="Ort"), point(2, 6.7, 51.2, name="' OR 1=1 --")])
-    assert index.search_items("src", SearchQuery(filter=parse_cql2_text("name LIKE 'ort'"))).number_matched == 0
+    assert (
+        index.search_items(
+            "src", SearchQuery(filter=parse_cql2_text("name LIKE 'ort'"))
+        ).number_matched
+        == 0
+    )
     hit = index.search_items("src", SearchQuery(properties=(("name", "' OR 1=1 --"),)))
     assert [i.id for i in hit.records] == ["2"]
 
@@ -200,14 +220,30 @@ def test_unknown_collection_is_not_found(index: SQLiteIndex) -> None:
 
 
 def test_dataset_search_text_bbox_time_and_facets(index: SQLiteIndex) -> None:
-    index.upsert([
-        dataset("a", "a", title="Luftqualität Messwerte", keywords=("Umwelt",),
-                spatial=(6.7, 51.1, 6.8, 51.2), temporal=("2020-01-01", "2020-12-31")),
-        dataset("b", "b", title="Radverkehrsnetz", keywords=("Verkehr", "Umwelt"),
-                spatial=(7.0, 50.0, 7.1, 50.1)),
-    ], run_id="r1")
+    index.upsert(
+        [
+            dataset(
+                "a",
+                "a",
+                title="Luftqualität Messwerte",
+                keywords=("Umwelt",),
+                spatial=(6.7, 51.1, 6.8, 51.2),
+                temporal=("2020-01-01", "2020-12-31"),
+            ),
+            dataset(
+                "b",
+                "b",
+                title="Radverkehrsnetz",
+                keywords=("Verkehr", "Umwelt"),
+                spatial=(7.0, 50.0, 7.1, 50.1),
+            ),
+        ],
+        run_id="r1",
+    )
     assert [d.id for d in index.search_datasets(SearchQuery(text="Luftqualitat")).records] == ["a"]
-    assert [d.id for d in index.search_datasets(SearchQuery(bbox=(7.05, 50.05, 8, 51))).records] == ["b"]
+    assert [
+        d.id for d in index.search_datasets(SearchQuery(bbox=(7.05, 50.05, 8, 51))).records
+    ] == ["b"]
     in_2020 = index.search_datasets(SearchQuery(time=parse_time_interval("2020-06-01")))
     assert [d.id for d in in_2020.records] == ["a"]
     facets = index.search_datasets(SearchQuery(facets=("keywords",))).facets["keywords"]
@@ -222,7 +258,9 @@ def test_generation_changes_with_every_write(index: SQLiteIndex) -> None:
     assert index.generation() > before
 
 
-def test_the_file_is_a_plain_sqlite_database_in_wal_mode(index: SQLiteIndex, index_path: Path) -> None:
+def test_the_file_is_a_plain_sqlite_database_in_wal_mode(
+    index: SQLiteIndex, index_path: Path
+) -> None:
     load(index, [point(1, 6.7, 51.2)])
     conn = sqlite3.connect(index_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -36,7 +36,9 @@ def harvest(config_path: Path, sources: tuple[str, ...], quiet: bool) -> None:
         sys.exit(1)
 
 
-def harvest_into_index(settings: Settings, only: list[str], *, quiet: bool = False) -> HarvestReport:
+def harvest_into_index(
+    settings: Settings, only: list[str], *, quiet: bool = False
+) -> HarvestReport:
     """Run a harvest with a progress display and a summary table; write the report."""
     logs.configure()
     console = Console(stderr=True)
@@ -76,15 +78,30 @@ def harvest_into_index(settings: Settings, only: list[str], *, quiet: bool = Fal
 
 def _summary(console: Console, report: HarvestReport, elapsed: float, path: Path) -> None:
     table = Table(title=f"Harvest {report.run_id}", title_justify="left")
-    for column in ("source", "status", "datasets", "items", "added", "updated", "unchanged",
-                   "deleted", "failed"):
+    for column in (
+        "source",
+        "status",
+        "datasets",
+        "items",
+        "added",
+        "updated",
+        "unchanged",
+        "deleted",
+        "failed",
+    ):
         table.add_column(column, justify="left" if column in ("source", "status") else "right")
     records = 0
     for s in report.sources:
         records += s.datasets + s.items
         status = "[green]ok" if s.status == "ok" else f"[red]{s.status}"
-        table.add_row(s.name, status, *(f"{n:,}" for n in (
-            s.datasets, s.items, s.added, s.updated, s.unchanged, s.deleted, s.failed)))
+        table.add_row(
+            s.name,
+            status,
+            *(
+                f"{n:,}"
+                for n in (s.datasets, s.items, s.added, s.updated, s.unchanged, s.deleted, s.failed)
+            ),
+        )
     console.print(table)
     for s in report.sources:
         if s.error:

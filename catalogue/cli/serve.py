@@ -25,7 +25,11 @@ def serve(config_path: Path, host: str | None, port: int | None, access_log: boo
 
 
 def run_server(
-    settings: Settings, *, host: str | None = None, port: int | None = None, access_log: bool = False
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    access_log: bool = False,
 ) -> None:
     from catalogue.web import create_app
 

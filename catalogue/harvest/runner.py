@@ -49,9 +49,11 @@ def run_harvest(
     progress: ProgressCallback | None = None,
 ) -> HarvestReport:
     """Harvest the configured sources (or those named in ``only``) into ``index``."""
-    sources = [settings.source(name) for name in only] if only else [
-        s for s in settings.sources if s.enabled
-    ]
+    sources = (
+        [settings.source(name) for name in only]
+        if only
+        else [s for s in settings.sources if s.enabled]
+    )
     report = HarvestReport(run_id=new_run_id())
     own_client = client is None
     http = client or make_client(settings)

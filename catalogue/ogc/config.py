@@ -47,8 +47,12 @@ def _collection(info: CollectionInfo, data_key: str, base_url: str) -> dict[str,
         "description": dataset.description or dataset.title,
         "keywords": keywords,
         "links": [
-            {"type": d.media_type or "application/octet-stream", "rel": "alternate",
-             "title": d.title or d.url, "href": d.url}
+            {
+                "type": d.media_type or "application/octet-stream",
+                "rel": "alternate",
+                "title": d.title or d.url,
+                "href": d.url,
+            }
             for d in dataset.distributions
             if d.url.startswith(("http://", "https://"))
         ],
@@ -64,6 +68,8 @@ def _collection(info: CollectionInfo, data_key: str, base_url: str) -> dict[str,
                 "dataset": dataset.id,
                 "id_field": "id",
                 "base_url": base_url,
+                "crs": [CRS84],
+                "storage_crs": CRS84,
                 "fields": _fields(info.fields),
             }
         ],
@@ -80,11 +86,13 @@ def pygeoapi_config(settings: Settings, index: Index, data_key: str) -> dict[str
         RECORDS_COLLECTION: {
             "type": "collection",
             "title": meta.title,
-            "description": f"Every dataset of the catalogue as an OGC API record. {meta.description}",
+            "description": f"Every dataset of the catalogue as an OGC API record. "
+            f"{meta.description}",
             "keywords": list(meta.keywords) or ["catalogue"],
             "links": [],
-            "extents": {"spatial": {"bbox": _union([c.dataset.spatial for c in collections]),
-                                    "crs": CRS84}},
+            "extents": {
+                "spatial": {"bbox": _union([c.dataset.spatial for c in collections]), "crs": CRS84}
+            },
             "providers": [
                 {
                     "type": "record",
@@ -111,8 +119,11 @@ def pygeoapi_config(settings: Settings, index: Index, data_key: str) -> dict[str
             "gzip": False,
             "languages": list(server.languages),
             "pretty_print": False,
-            "limits": {"default_items": server.default_limit, "max_items": server.max_limit,
-                       "on_exceed": "throttle"},
+            "limits": {
+                "default_items": server.default_limit,
+                "max_items": server.max_limit,
+                "on_exceed": "throttle",
+            },
             "map": {
                 "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
                 "attribution": "&copy; OpenStreetMap contributors",
@@ -134,8 +145,13 @@ def pygeoapi_config(settings: Settings, index: Index, data_key: str) -> dict[str
                 "url": (publisher.url if publisher and publisher.url else server.base_url()),
             },
             "contact": {
-                "name": (contact.name if contact and contact.name else
-                         publisher.name if publisher else meta.title),
+                "name": (
+                    contact.name
+                    if contact and contact.name
+                    else publisher.name
+                    if publisher
+                    else meta.title
+                ),
                 "email": contact.email if contact and contact.email else "",
                 "url": contact.url if contact and contact.url else "",
                 "role": "pointOfContact",

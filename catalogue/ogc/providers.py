@@ -18,7 +18,13 @@ from pygeoapi.provider.base import (
 from catalogue.errors import CatalogueError, QueryError
 from catalogue.index import Index
 from catalogue.ogc.records import item_feature, record_feature
-from catalogue.query import SearchQuery, SortKey, parse_time_interval
+from catalogue.query import (
+    MAX_OFFSET,
+    SearchQuery,
+    SortKey,
+    bbox_from_numbers,
+    parse_time_interval,
+)
 
 _INDEXES: dict[str, Index] = {}
 _LOCK = threading.Lock()
@@ -66,9 +72,11 @@ class _IndexProvider(BaseProvider):  # type: ignore[misc]
         filterq: Any,
     ) -> SearchQuery:
         try:
+            if offset > MAX_OFFSET:
+                raise QueryError(f"offset must not exceed {MAX_OFFSET}")
             return SearchQuery(
                 text=q or None,
-                bbox=tuple(bbox[:2] + bbox[-2:]) if bbox else None,  # type: ignore[arg-type]
+                bbox=bbox_from_numbers([float(n) for n in bbox]) if bbox else None,
                 time=parse_time_interval(datetime_) if datetime_ else None,
                 properties=tuple((k, str(v)) for k, v in properties or ()),
                 filter=filterq,
@@ -110,8 +118,15 @@ class ItemProvider(_IndexProvider):
         **_: Any,
     ) -> dict[str, Any]:
         query = self._query(
-            offset=offset, limit=limit, resulttype=resulttype, bbox=bbox, datetime_=datetime_,
-            properties=properties, sortby=sortby, q=q, filterq=filterq,
+            offset=offset,
+            limit=limit,
+            resulttype=resulttype,
+            bbox=bbox,
+            datetime_=datetime_,
+            properties=properties,
+            sortby=sortby,
+            q=q,
+            filterq=filterq,
         )
         try:
             result = self.index.search_items(self.dataset_id, query)
@@ -151,8 +166,15 @@ class RecordProvider(_IndexProvider):
         **_: Any,
     ) -> dict[str, Any]:
         query = self._query(
-            offset=offset, limit=limit, resulttype=resulttype, bbox=bbox, datetime_=datetime_,
-            properties=properties, sortby=sortby, q=q, filterq=filterq,
+            offset=offset,
+            limit=limit,
+            resulttype=resulttype,
+            bbox=bbox,
+            datetime_=datetime_,
+            properties=properties,
+            sortby=sortby,
+            q=q,
+            filterq=filterq,
         )
         try:
             result = self.index.search_datasets(query)

@@ -40,15 +40,23 @@ def record_feature(dataset: Dataset, base_url: str) -> dict[str, Any]:
     }
     if dataset.themes:
         properties["themes"] = [
-            {"concepts": [{"id": t.rsplit("/", 1)[-1], "url": t} for t in dataset.themes],
-             "scheme": THEME_SCHEME}
+            {
+                "concepts": [{"id": t.rsplit("/", 1)[-1], "url": t} for t in dataset.themes],
+                "scheme": THEME_SCHEME,
+            }
         ]
     contacts = []
     if dataset.publisher:
         contacts.append(
-            {"name": dataset.publisher.name, "roles": ["publisher"],
-             **({"links": [{"href": dataset.publisher.url, "rel": "about"}]}
-                if dataset.publisher.url else {})}
+            {
+                "name": dataset.publisher.name,
+                "roles": ["publisher"],
+                **(
+                    {"links": [{"href": dataset.publisher.url, "rel": "about"}]}
+                    if dataset.publisher.url
+                    else {}
+                ),
+            }
         )
     if dataset.contact_point and (dataset.contact_point.name or dataset.contact_point.email):
         contact: dict[str, Any] = {"name": dataset.contact_point.name, "roles": ["pointOfContact"]}
@@ -59,14 +67,19 @@ def record_feature(dataset: Dataset, base_url: str) -> dict[str, Any]:
         properties["contacts"] = contacts
     links: list[dict[str, Any]] = []
     if dataset.item_count:
-        links.append({
-            "rel": "items",
-            "type": "application/geo+json",
-            "title": f"{dataset.title} (OGC API Features)",
-            "href": f"{base_url}/collections/{dataset.id}/items",
-        })
+        links.append(
+            {
+                "rel": "items",
+                "type": "application/geo+json",
+                "title": f"{dataset.title} (OGC API Features)",
+                "href": f"{base_url}/collections/{dataset.id}/items",
+            }
+        )
     for dist in dataset.distributions:
-        link = {"rel": "enclosure" if dist.download_url else "alternate", "href": dist.download_url or dist.url}
+        link = {
+            "rel": "enclosure" if dist.download_url else "alternate",
+            "href": dist.download_url or dist.url,
+        }
         if dist.media_type:
             link["type"] = dist.media_type
         if dist.title:

@@ -8,6 +8,7 @@ harvest has changed the index, so the collections always follow the index.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import threading
 import uuid
@@ -18,8 +19,11 @@ from typing import Any
 import pygeoapi
 import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
+import pygeoapi.api.processes as processes_api
+import pygeoapi.api.tiles as tiles_api
 from pygeoapi.api import API, APIRequest
 from pygeoapi.openapi import get_oas
+from pygeoapi.util import render_j2_template, to_json
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -34,6 +38,40 @@ log = logging.getLogger("catalogue.ogc")
 
 STATIC = Path(pygeoapi.__file__).parent / "static"
 
+# What this catalogue implements. pygeoapi's own list would also claim transactions (the
+# catalogue is read-only) and CRS transformation (items are served in CRS84 only).
+CONFORMANCE = sorted(
+    {
+        *core_api.CONFORMANCE_CLASSES,
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+        "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+        "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+        *itemtypes_api.CONFORMANCE_CLASSES_RECORDS,
+    }
+)
+
+
+def conformance(api: API, request: APIRequest) -> tuple[dict[str, str], int, str]:
+    """The conformance declaration (pygeoapi's version also grows a shared list per call)."""
+    body = {"conformsTo": CONFORMANCE}
+    headers = request.get_response_headers(**api.api_headers)
+    if request.format == "html":
+        return (
+            headers,
+            200,
+            render_j2_template(
+                api.tpl_config,
+                api.config["server"]["templates"],
+                "conformance.html",
+                body,
+                request.locale,
+            ),
+        )
+    return headers, 200, to_json(body, api.pretty_print)
+
 
 class OGCService:
     """Holds the pygeoapi API object for the index's current generation."""
@@ -43,37 +81,70 @@ class OGCService:
         self.index = index
         self.key = f"index-{uuid.uuid4().hex}"
         self._api: API | None = None
+        self._items_api: API | None = None
         self._generation: int | None = None
         self._lock = threading.Lock()
         register_index(self.key, index)
+        # pygeoapi logs every client error (a bad bbox …) with a traceback at ERROR level;
+        # call() logs what pygeoapi answers with 5xx instead.
+        logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
 
     def close(self) -> None:
         unregister_index(self.key)
 
-    def api(self) -> API:
+    def api(self, *, for_items: bool = False) -> API:
         generation = self.index.generation()
         if self._api is None or generation != self._generation:
             with self._lock:
                 if self._api is None or generation != self._generation:
-                    self._api = self._build()
+                    self._build()
                     self._generation = generation
-        return self._api
+        return self._items_api if for_items else self._api  # type: ignore[return-value]
 
-    def _build(self) -> API:
+    def _build(self) -> None:
         config = pygeoapi_config(self.settings, self.index, self.key)
         openapi = get_oas(config, fail_on_invalid_collection=False)
+        api = API(config, openapi)
+        # pygeoapi answers 400 to a `datetime` outside a collection's temporal extent; a
+        # query about another time simply matches nothing. Items are served by a copy that
+        # does not know the extents' times (collection descriptions still show them).
+        items_api = copy.copy(api)
+        items_api.config = {
+            **config,
+            "resources": {
+                name: {
+                    **res,
+                    "extents": {k: v for k, v in res["extents"].items() if k != "temporal"},
+                }
+                for name, res in config["resources"].items()
+            },
+        }
+        self._api, self._items_api = api, items_api
         log.info("OGC API rebuilt", extra={"collections": len(config["resources"])})
-        return API(config, openapi)
 
     async def call(
-        self, function: Callable[..., Any], request: Request, *args: Any, check: bool = True
+        self,
+        function: Callable[..., Any],
+        request: Request,
+        *args: Any,
+        check: bool = True,
+        for_items: bool = False,
     ) -> Response:
-        api = await asyncio.to_thread(self.api)
+        api = await asyncio.to_thread(self.api, for_items=for_items)
         api_request = await APIRequest.from_starlette(request, api.locales)
         if check and not api_request.is_valid():
             headers, status, content = api.get_format_exception(api_request)
         else:
             headers, status, content = await asyncio.to_thread(function, api, api_request, *args)
+            if status >= 500:
+                log.error(
+                    "OGC API error",
+                    extra={
+                        "path": request.url.path,
+                        "status": status,
+                        "answer": str(content)[:500],
+                    },
+                )
         response = Response(content, status_code=status)
         response.headers.update(headers)
         return response
@@ -85,8 +156,25 @@ class OGCService:
         async def openapi(request: Request) -> Response:
             return await self.call(core_api.openapi_, request)
 
-        async def conformance(request: Request) -> Response:
-            return await self.call(core_api.conformance, request)
+        async def conformance_page(request: Request) -> Response:
+            return await self.call(conformance, request)
+
+        async def processes(request: Request) -> Response:
+            return await self.call(
+                processes_api.describe_processes, request, request.path_params.get("process_id")
+            )
+
+        async def jobs(request: Request) -> Response:
+            return await self.call(
+                processes_api.get_jobs, request, request.path_params.get("job_id")
+            )
+
+        async def tile_matrix_sets(request: Request) -> Response:
+            if "tms_id" in request.path_params:
+                return await self.call(
+                    tiles_api.tilematrixset, request, request.path_params["tms_id"]
+                )
+            return await self.call(tiles_api.tilematrixsets, request)
 
         async def collections(request: Request) -> Response:
             return await self.call(
@@ -95,7 +183,8 @@ class OGCService:
 
         async def queryables(request: Request) -> Response:
             return await self.call(
-                itemtypes_api.get_collection_queryables, request,
+                itemtypes_api.get_collection_queryables,
+                request,
                 request.path_params["collection_id"],
             )
 
@@ -105,15 +194,22 @@ class OGCService:
             )
 
         async def items(request: Request) -> Response:
+            if request.query_params.get("sortby", None) == "":
+                return _invalid("sortby must name at least one property")
             return await self.call(
-                itemtypes_api.get_collection_items, request,
-                request.path_params["collection_id"], check=False,
+                itemtypes_api.get_collection_items,
+                request,
+                request.path_params["collection_id"],
+                check=False,
+                for_items=True,
             )
 
         async def item(request: Request) -> Response:
             return await self.call(
-                itemtypes_api.get_collection_item, request,
-                request.path_params["collection_id"], request.path_params["item_id"],
+                itemtypes_api.get_collection_item,
+                request,
+                request.path_params["collection_id"],
+                request.path_params["item_id"],
             )
 
         async def not_allowed(request: Request) -> Response:
@@ -125,7 +221,13 @@ class OGCService:
         return [
             Route("/", landing),
             Route("/openapi", openapi),
-            Route("/conformance", conformance),
+            Route("/conformance", conformance_page),
+            Route("/processes", processes),
+            Route("/processes/{process_id}", processes),
+            Route("/jobs", jobs),
+            Route("/jobs/{job_id}", jobs),
+            Route("/TileMatrixSets", tile_matrix_sets),
+            Route("/TileMatrixSets/{tms_id}", tile_matrix_sets),
             Route("/collections", collections),
             Route("/collections/{collection_id}", collections),
             Route("/collections/{collection_id}/queryables", queryables),
@@ -139,3 +241,10 @@ class OGCService:
             ),
             Mount("/static", StaticFiles(directory=STATIC), name="ogc-static"),
         ]
+
+
+def _invalid(message: str) -> Response:
+    return JSONResponse(
+        {"code": "InvalidParameterValue", "type": "InvalidParameterValue", "description": message},
+        status_code=400,
+    )

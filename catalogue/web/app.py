@@ -71,7 +71,9 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
 
     middleware = []
     if settings.server.cors:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"]))
+        middleware.append(
+            Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"])
+        )
     app = Starlette(
         routes=[
             Route("/", home),

@@ -89,7 +89,9 @@ class CQLToSQL(Evaluator):  # type: ignore[misc]
     def between(self, node: ast.Between, lhs: Any, low: Any, high: Any) -> _Sql:
         left, lo, hi = self._operand(lhs), self._operand(low), self._operand(high)
         word = "NOT BETWEEN" if node.not_ else "BETWEEN"
-        return _Sql(f"{left.text} {word} {lo.text} AND {hi.text}", left.params + lo.params + hi.params)
+        return _Sql(
+            f"{left.text} {word} {lo.text} AND {hi.text}", left.params + lo.params + hi.params
+        )
 
     @handle(ast.Like)
     def like(self, node: ast.Like, lhs: Any) -> _Sql:
@@ -134,7 +136,9 @@ class CQLToSQL(Evaluator):  # type: ignore[misc]
     def bbox(self, node: ast.BBox, lhs: Any) -> _Sql:
         if not isinstance(lhs, Column) or lhs.kind != "geometry":
             raise QueryError("BBOX needs the geometry queryable")
-        return self._spatial_sql(lhs, "INTERSECTS", make_box(node.minx, node.miny, node.maxx, node.maxy))
+        return self._spatial_sql(
+            lhs, "INTERSECTS", make_box(node.minx, node.miny, node.maxx, node.maxy)
+        )
 
     def _spatial_sql(self, column: Column, op: str, geom: Any) -> _Sql:
         minx, miny, maxx, maxy = geom.bounds
@@ -186,7 +190,7 @@ class CQLToSQL(Evaluator):  # type: ignore[misc]
         return node
 
     @handle(values.Interval)
-    def interval(self, node: values.Interval) -> values.Interval:
+    def interval(self, node: values.Interval, *bounds: Any) -> values.Interval:
         return node
 
     @handle(ast.Function)

@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import orjson
-from shapely import from_wkb, intersects, contains, within, disjoint, touches, crosses, overlaps
+from shapely import contains, crosses, disjoint, from_wkb, intersects, overlaps, touches, within
 from shapely import equals as geom_equals
 from shapely.geometry import shape
 

@@ -191,7 +191,8 @@ class _Search(Generic[T]):
         limit = self.query.facet_limit
         if column.kind == "array":
             sql = (
-                f"SELECT j.value, count(*) {base.replace('WHERE', f', json_each({column.expr}) j WHERE', 1)} "
+                f"SELECT j.value, count(*) "
+                f"{base.replace('WHERE', f', json_each({column.expr}) j WHERE', 1)} "
                 "GROUP BY j.value ORDER BY 2 DESC, 1 LIMIT ?"
             )
             args = [*column.params, *self.params, limit]
@@ -221,7 +222,15 @@ class ItemSearch(_Search[T]):
         self.dataset_id = dataset_id
         self.fields = fields
         self.extent = extent
+        # the dataset test must not steer SQLite to the (ds, t_start) index when an R*Tree or
+        # FTS match already names the few rows wanted: it would then walk the whole dataset
+        self.rowid_filtered = False
         self.add("i.ds = ?", ds)
+
+    def from_sql(self) -> str:
+        if self.rowid_filtered:
+            self.where[0] = "+i.ds = ?"
+        return super().from_sql()
 
     def select_sql(self) -> str:
         return "i.id, NULL, i.geometry, i.properties, i.t_start, i.t_end"
@@ -234,7 +243,9 @@ class ItemSearch(_Search[T]):
         if name == "id":
             return Column("i.id")
         if name in ("geometry", "geom", "the_geom"):
-            return Column("i.geometry", kind="geometry", box=("i.minx", "i.miny", "i.maxx", "i.maxy"))
+            return Column(
+                "i.geometry", kind="geometry", box=("i.minx", "i.miny", "i.maxx", "i.maxy")
+            )
         if name in ("datetime", "time") and name not in self.fields:
             return Column("i.t_start", kind="time", start="i.t_start", end="i.t_end")
         if name not in self.fields:
@@ -262,28 +273,44 @@ class ItemSearch(_Search[T]):
         if expr is None:
             return
         self.add("i.rid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", expr)
+        self.rowid_filtered = True
 
     def add_bbox(self, bbox: tuple[float, float, float, float]) -> None:
         minx, miny, maxx, maxy = bbox
         if minx > maxx:  # crosses the antimeridian: two boxes
             self.add(
                 "((i.maxx >= ? OR i.minx <= ?) AND i.miny <= ? AND i.maxy >= ?)",
-                minx, maxx, maxy, miny,
+                minx,
+                maxx,
+                maxy,
+                miny,
             )
             return
         if self._use_rtree(bbox):
             self.add(
                 "i.rid IN (SELECT rid FROM items_rtree WHERE minx <= ? AND maxx >= ? "
                 "AND miny <= ? AND maxy >= ? AND mind <= ? AND maxd >= ?)",
-                maxx, minx, maxy, miny, self.ds, self.ds,
+                maxx,
+                minx,
+                maxy,
+                miny,
+                self.ds,
+                self.ds,
             )
+            self.rowid_filtered = True
         # exact test on the stored double-precision bounds (the R*Tree keeps float32 boxes)
-        self.add("i.minx <= ? AND i.maxx >= ? AND i.miny <= ? AND i.maxy >= ?", maxx, minx, maxy, miny)
+        self.add(
+            "i.minx <= ? AND i.maxx >= ? AND i.miny <= ? AND i.maxy >= ?", maxx, minx, maxy, miny
+        )
         # a line or area whose bounds touch the box but that does not reach into it
         self.add(
             "(i.minx = i.maxx OR (i.minx >= ? AND i.maxx <= ? AND i.miny >= ? AND i.maxy <= ?) "
             "OR ouc_spatial('INTERSECTS', i.geometry, ?))",
-            minx, maxx, miny, maxy, to_wkb(make_box(minx, miny, maxx, maxy)),
+            minx,
+            maxx,
+            miny,
+            maxy,
+            to_wkb(make_box(minx, miny, maxx, maxy)),
         )
 
     def _use_rtree(self, bbox: tuple[float, float, float, float]) -> bool:
@@ -330,11 +357,22 @@ class DatasetSearch(_Search[T]):
     def add_bbox(self, bbox: tuple[float, float, float, float]) -> None:
         minx, miny, maxx, maxy = bbox
         if minx > maxx:
-            self.add("((d.maxx >= ? OR d.minx <= ?) AND d.miny <= ? AND d.maxy >= ?)", minx, maxx, maxy, miny)
+            self.add(
+                "((d.maxx >= ? OR d.minx <= ?) AND d.miny <= ? AND d.maxy >= ?)",
+                minx,
+                maxx,
+                maxy,
+                miny,
+            )
             return
         self.add(
             "d.rid IN (SELECT rid FROM datasets_rtree WHERE minx <= ? AND maxx >= ? "
             "AND miny <= ? AND maxy >= ?)",
-            maxx, minx, maxy, miny,
+            maxx,
+            minx,
+            maxy,
+            miny,
         )
-        self.add("d.minx <= ? AND d.maxx >= ? AND d.miny <= ? AND d.maxy >= ?", maxx, minx, maxy, miny)
+        self.add(
+            "d.minx <= ? AND d.maxx >= ? AND d.miny <= ? AND d.maxy >= ?", maxx, minx, maxy, miny
+        )

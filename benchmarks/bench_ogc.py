@@ -1,0 +1,150 @@
+"""Indexing speed and OGC API latency on synthetic points around Düsseldorf.
+
+For each size: write the GeoJSON (benchmarks/synthetic.py), run `catalogue harvest` in a child
+process (features/s, peak RSS), start `catalogue serve`, then time bbox queries that return
+100 items, a bbox + attribute query and single items over HTTP (sequential p50/p95).
+
+Usage: python benchmarks/bench_ogc.py [--sizes 100000 1000000] [--work /tmp/ouc-bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from synthetic import LAT0, LAT1, LON0, LON1, write  # noqa: E402
+
+CATALOGUE = shutil.which("catalogue") or str(Path(sys.executable).parent / "catalogue")
+
+
+def harvest(config: Path) -> tuple[float, float]:
+    """Wall seconds and the child's peak RSS in MiB."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run(
+        [CATALOGUE, "harvest", "--config", str(config), "--quiet"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before) / 1024
+
+
+def serve(config: Path, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [CATALOGUE, "serve", "--config", str(config), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if (
+                httpx.get(f"http://127.0.0.1:{port}/ogc/collections?f=json", timeout=5).status_code
+                == 200
+            ):
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+
+def time_requests(client: httpx.Client, paths: list[str], check: str) -> tuple[float, float]:
+    for path in paths[:5]:  # warm up
+        client.get(path)
+    samples = []
+    for path in paths:
+        started = time.perf_counter()
+        response = client.get(path)
+        samples.append(time.perf_counter() - started)
+        response.raise_for_status()
+        if check == "features":
+            assert response.json()["features"], path
+    return percentiles(samples)
+
+
+def run_size(n: int, work: Path, port: int, rounds: int) -> dict[str, object]:
+    data = work / f"points_{n}.geojson"
+    if not data.exists():
+        write(n, str(data))
+    config = work / f"bench_{n}.yml"
+    index = work / f"index_{n}"
+    shutil.rmtree(index, ignore_errors=True)
+    config.write_text(
+        f"index: {{backend: sqlite, path: {index}/catalogue.sqlite}}\n"
+        f"sources:\n  - {{name: points, type: geojson, url: {data}, datetime_field: updated}}\n"
+    )
+    seconds, rss = harvest(config)
+    result: dict[str, object] = {
+        "features": n,
+        "harvest_s": round(seconds, 2),
+        "features_per_s": round(n / seconds),
+        "harvest_peak_rss_mib": round(rss),
+    }
+    rerun, _ = harvest(config)
+    result["reharvest_unchanged_s"] = round(rerun, 2)
+    proc = serve(config, port)
+    try:
+        rng = random.Random(7)
+        w, h = (LON1 - LON0) * (100 / n) ** 0.5 * 1.2, (LAT1 - LAT0) * (100 / n) ** 0.5 * 1.2
+        base = f"http://127.0.0.1:{port}/ogc/collections/points/items"
+        bbox_paths, prop_paths, item_paths = [], [], []
+        for _ in range(rounds):
+            x = rng.uniform(LON0, LON1 - w)
+            y = rng.uniform(LAT0, LAT1 - h)
+            bbox = f"{x:.6f},{y:.6f},{x + w:.6f},{y + h:.6f}"
+            bbox_paths.append(f"{base}?f=json&limit=100&bbox={bbox}")
+            big = f"{x:.6f},{y:.6f},{x + 3 * w:.6f},{y + 3 * h:.6f}"
+            prop_paths.append(f"{base}?f=json&limit=100&bbox={big}&category=Baum")
+            item_paths.append(f"{base}/{rng.randrange(1, n + 1)}?f=json")
+        with httpx.Client(timeout=60) as client:
+            result["bbox_100_p50_ms"], result["bbox_100_p95_ms"] = time_requests(
+                client, bbox_paths, "features"
+            )
+            result["bbox_prop_p50_ms"], result["bbox_prop_p95_ms"] = time_requests(
+                client, prop_paths, "features"
+            )
+            result["item_p50_ms"], result["item_p95_ms"] = time_requests(client, item_paths, "item")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in result.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/ouc-bench"))
+    parser.add_argument("--port", type=int, default=5077)
+    parser.add_argument("--rounds", type=int, default=200)
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    results = [run_size(n, args.work, args.port, args.rounds) for n in args.sizes]
+    print(json.dumps({"machine": f"{os.cpu_count()} cores", "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
