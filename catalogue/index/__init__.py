@@ -21,7 +21,10 @@ def backend_names() -> list[str]:
 
 
 def open_index(settings: IndexSettings, **options: Any) -> Index:
-    """Open the index the settings name (creating its storage if needed)."""
+    """Open the index the settings name (creating its storage if needed).
+
+    ``options`` are hints a backend may use, e.g. ``read_mostly=True`` for a serving process.
+    """
     found = {ep.name: ep for ep in entry_points(group=GROUP)}
     if settings.backend not in found:
         raise ConfigError(

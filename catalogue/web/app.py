@@ -25,7 +25,7 @@ log = logging.getLogger("catalogue.web")
 def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
     """Build the app for ``settings`` (opening the configured index unless one is given)."""
     own_index = index is None
-    index = index or open_index(settings.index)
+    index = index or open_index(settings.index, read_mostly=True)
     ogc = OGCService(settings, index)
 
     async def health(request: Request) -> Response:

@@ -117,8 +117,9 @@ def item_text(properties: dict[str, Any]) -> str:
 class SQLiteIndex:
     """An index in one SQLite file: WAL for concurrent readers, FTS5 for text, R*Tree for space."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_mostly: bool = False) -> None:
         self.path = Path(path)
+        self.read_mostly = read_mostly
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._ds_rids: dict[str, int] = {}
@@ -134,16 +135,19 @@ class SQLiteIndex:
             raise IndexBackendError(f"cannot open the index at {self.path}: {exc}") from exc
 
     @classmethod
-    def from_settings(cls, settings: IndexSettings, **_: Any) -> SQLiteIndex:
+    def from_settings(
+        cls, settings: IndexSettings, *, read_mostly: bool = False, **_: Any
+    ) -> SQLiteIndex:
+        """``read_mostly``: the process mainly serves queries (memory-maps the file)."""
         if settings.path is None:
             raise ConfigError("index.path: the sqlite backend needs a file path")
-        return cls(settings.path)
+        return cls(settings.path, read_mostly=read_mostly)
 
     # connections -----------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = schema.connect(self.path)
+            conn = schema.connect(self.path, mmap=self.read_mostly)
             self._local.conn = conn
         return conn
 
@@ -345,7 +349,8 @@ class SQLiteIndex:
                 (run, orjson.dumps(touched).decode()),
             )
         if inserts:
-            columns = "rid, ds, id, run, hash, t_start, t_end, minx, miny, maxx, maxy, geometry, properties"
+            columns = "rid, ds, id, run, hash, t_start, t_end, minx, miny, maxx, maxy, "
+            columns += "geometry, properties"
             conn.execute(
                 f"INSERT INTO items({columns}) SELECT {_unpack(13)} FROM json_each(?)",
                 (orjson.dumps(inserts).decode(),),
