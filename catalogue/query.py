@@ -115,9 +115,9 @@ def parse_datetime(text: str, *, end: bool = False) -> datetime:
 def parse_time_interval(text: str) -> TimeInterval:
     """Parse an OGC API ``datetime``: an instant, or ``start/end`` (open ends: ``..`` or empty)."""
     if "/" not in text:
-        start = parse_datetime(text)
-        end = parse_datetime(text, end=True) if len(text.strip()) == 10 else start
-        return TimeInterval(start, end)
+        instant = parse_datetime(text)
+        end = parse_datetime(text, end=True) if len(text.strip()) == 10 else instant
+        return TimeInterval(instant, end)
     left, _, right = text.partition("/")
     start = None if left.strip() in ("", "..") else parse_datetime(left)
     stop = None if right.strip() in ("", "..") else parse_datetime(right, end=True)

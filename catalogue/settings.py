@@ -126,10 +126,10 @@ class SourceSettings(BaseModel):
 class Settings(_Strict):
     """The whole configuration."""
 
-    index: IndexSettings = IndexSettings()
-    server: ServerSettings = ServerSettings()
-    catalogue: CatalogueSettings = CatalogueSettings()
-    harvest: HarvestSettings = HarvestSettings()
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    catalogue: CatalogueSettings = Field(default_factory=CatalogueSettings)
+    harvest: HarvestSettings = Field(default_factory=HarvestSettings)
     sources: tuple[SourceSettings, ...] = ()
     config_path: Path | None = None
 

@@ -14,14 +14,20 @@ from catalogue.settings import settings_from_dict
 
 
 def points(n: int) -> str:
-    return json.dumps({
-        "type": "FeatureCollection",
-        "features": [
-            {"type": "Feature", "id": i, "properties": {"nr": i},
-             "geometry": {"type": "Point", "coordinates": [6.7 + i / 1000, 51.2]}}
-            for i in range(n)
-        ],
-    })
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "id": i,
+                    "properties": {"nr": i},
+                    "geometry": {"type": "Point", "coordinates": [6.7 + i / 1000, 51.2]},
+                }
+                for i in range(n)
+            ],
+        }
+    )
 
 
 def test_collections_appear_change_and_disappear_without_a_restart(tmp_path: Path) -> None:

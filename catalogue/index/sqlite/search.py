@@ -154,7 +154,8 @@ class _Search(Generic[T]):
         return f"FROM {self.table} {self.alias}{self.joins} WHERE {where}"
 
     def order_sql(self) -> tuple[str, list[Any]]:
-        parts, params = [], []
+        parts: list[str] = []
+        params: list[Any] = []
         for key in self.query.sort:
             column = self.column(key.field)
             if column.kind in ("geometry", "array"):

@@ -250,7 +250,7 @@ class SQLiteIndex:
                 f"INSERT INTO datasets(id, {columns}) VALUES (?{', ?' * len(values)})",
                 (dataset.id, *values),
             )
-            rid = cur.lastrowid
+            rid = int(cur.lastrowid or 0)
             stats.added += 1
         else:
             rid = row[0]
@@ -263,7 +263,7 @@ class SQLiteIndex:
             (rid, dataset.title, dataset.description or "", " ".join(dataset.keywords)),
         )
         self._set_dataset_box(conn, rid, spatial)
-        self._ds_rids[dataset.id] = rid  # type: ignore[assignment]
+        self._ds_rids[dataset.id] = rid
 
     def _set_dataset_box(self, conn: sqlite3.Connection, rid: int, box: Any) -> None:
         conn.execute("DELETE FROM datasets_rtree WHERE rid = ?", (rid,))
@@ -434,14 +434,16 @@ class SQLiteIndex:
                         "SELECT properties FROM items WHERE ds = ? LIMIT ?", (rid, FIELD_SAMPLE)
                     )
                 )
+                items_box = [minx, miny, maxx, maxy] if minx is not None else None
+                # an item with an open start or end leaves the extent open on that side
+                items_time = [_iso(t0), _iso(t1)] if t0 is not None else None
                 derived = {
                     "fields": [[f.name, f.type] for f in fields],
-                    "bbox": [minx, miny, maxx, maxy] if minx is not None else None,
-                    # an item with an open start or end leaves the extent open on that side
-                    "time": [_iso(t0), _iso(t1)] if t0 is not None else None,
+                    "bbox": items_box,
+                    "time": items_time,
                 }
-                box = doc.get("spatial") or derived["bbox"]
-                time = doc.get("temporal") or derived["time"]
+                box = doc.get("spatial") or items_box
+                time: list[str | None] | None = doc.get("temporal") or items_time
                 conn.execute(
                     "UPDATE datasets SET item_count = ?, derived = ?, minx = ?, miny = ?, "
                     "maxx = ?, maxy = ?, t_start = ?, t_end = ? WHERE rid = ?",
@@ -456,7 +458,7 @@ class SQLiteIndex:
                 )
                 self._set_dataset_box(conn, rid, box)
                 if rid in self._bulk_loading or not _rtree_complete(conn, rid):
-                    _rebuild_rtree(conn, rid, derived["bbox"])
+                    _rebuild_rtree(conn, rid, items_box)
                 self._bulk_loading.discard(rid)
 
     # reads -----------------------------------------------------------------------------
@@ -481,7 +483,8 @@ class SQLiteIndex:
         return item_from_row(row) if row else None
 
     def search_datasets(self, query: SearchQuery) -> SearchResult[Dataset]:
-        return DatasetSearch(self._conn(), query).run(dataset_from_row)
+        search: DatasetSearch[Dataset] = DatasetSearch(self._conn(), query)
+        return search.run(dataset_from_row)
 
     def search_items(self, dataset_id: str, query: SearchQuery) -> SearchResult[Item]:
         row = (
@@ -497,9 +500,10 @@ class SQLiteIndex:
         derived = orjson.loads(row[1])
         fields = {name: kind for name, kind in derived.get("fields", [])}
         extent = derived.get("bbox")
-        return ItemSearch(self._conn(), query, row[0], dataset_id, fields, extent).run(
-            item_from_row
+        search: ItemSearch[Item] = ItemSearch(
+            self._conn(), query, row[0], dataset_id, fields, extent
         )
+        return search.run(item_from_row)
 
     def collections(self) -> list[CollectionInfo]:
         rows = (
