@@ -9,18 +9,21 @@ import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-import httpx
 from shapely import wkt
 from shapely.errors import ShapelyError
 from shapely.geometry import mapping
 
 from catalogue.errors import HarvestError
 from catalogue.geometry import GeometryError, geometry_bounds
-from catalogue.harvest.metadata import configured_dataset
-from catalogue.model import Dataset, Distribution, Item, Problem
-from catalogue.settings import SourceSettings
-from harvesters.fields import FileOptions, item_times, transform_geometry, transformer
+from catalogue.model import Dataset, Item, Problem
 from harvesters.files import open_source
+from harvesters.filesource import (
+    FileHarvester,
+    FileOptions,
+    item_times,
+    transform_geometry,
+    transformer,
+)
 
 LAT_NAMES = ("lat", "latitude", "breite", "breitengrad", "y")
 LON_NAMES = ("lon", "lng", "long", "longitude", "laenge", "länge", "laengengrad", "x")
@@ -43,31 +46,13 @@ class CSVOptions(FileOptions):
     """Turn values that look like numbers into numbers (codes with leading zeros stay text)."""
 
 
-class CSVHarvester:
+class CSVHarvester(FileHarvester):
     """One dataset per file; every row an item."""
 
     Options: ClassVar[type[CSVOptions]] = CSVOptions
-
-    def __init__(self, source: SourceSettings, client: httpx.Client) -> None:
-        self.source = source
-        self.client = client
-        self.options = CSVOptions.model_validate(source.options)
-
-    def dataset(self) -> Dataset:
-        remote = self.source.url.startswith(("http://", "https://"))
-        return configured_dataset(
-            self.source,
-            distributions=(
-                Distribution(
-                    url=self.source.url,
-                    title=self.source.title,
-                    media_type="text/csv",
-                    format="CSV",
-                ),
-            )
-            if remote
-            else (),
-        )
+    options: CSVOptions
+    media_type = "text/csv"
+    format = "CSV"
 
     def records(self) -> Iterator[Dataset | Item | Problem]:
         dataset = self.dataset()

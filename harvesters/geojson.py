@@ -6,16 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Any, ClassVar, Literal
 
-import httpx
 import ijson
 import orjson
 
 from catalogue.geometry import GeometryError, geometry_bounds
-from catalogue.harvest.metadata import configured_dataset
-from catalogue.model import Dataset, Distribution, Item, Problem
-from catalogue.settings import SourceSettings
-from harvesters.fields import FileOptions, item_times, transform_geometry, transformer
+from catalogue.model import Dataset, Item, Problem
 from harvesters.files import open_source
+from harvesters.filesource import (
+    FileHarvester,
+    FileOptions,
+    item_times,
+    transform_geometry,
+    transformer,
+)
 
 SEQUENCE_SUFFIXES = (".ndjson", ".geojsonl", ".geojsonseq", ".jsonl", ".geojsons")
 
@@ -25,28 +28,13 @@ class GeoJSONOptions(FileOptions):
     """``auto`` decides by the file name, then by the first line."""
 
 
-class GeoJSONHarvester:
+class GeoJSONHarvester(FileHarvester):
     """One dataset per file; every feature an item."""
 
     Options: ClassVar[type[GeoJSONOptions]] = GeoJSONOptions
-
-    def __init__(self, source: SourceSettings, client: httpx.Client) -> None:
-        self.source = source
-        self.client = client
-        self.options = GeoJSONOptions.model_validate(source.options)
-
-    def dataset(self) -> Dataset:
-        media = "application/geo+json"
-        return configured_dataset(
-            self.source,
-            distributions=(
-                Distribution(
-                    url=self.source.url, title=self.source.title, media_type=media, format="GEOJSON"
-                ),
-            )
-            if self.source.url.startswith(("http://", "https://"))
-            else (),
-        )
+    options: GeoJSONOptions
+    media_type = "application/geo+json"
+    format = "GEOJSON"
 
     def records(self) -> Iterator[Dataset | Item | Problem]:
         dataset = self.dataset()

@@ -58,50 +58,6 @@ class _IndexProvider(BaseProvider):  # type: ignore[misc]
     def get_fields(self) -> dict[str, Any]:
         return self._fields
 
-    def _query(
-        self,
-        *,
-        offset: int,
-        limit: int,
-        resulttype: str,
-        bbox: list[float] | None,
-        datetime_: str | None,
-        properties: list[tuple[str, str]] | None,
-        sortby: list[dict[str, str]] | None,
-        q: str | None,
-        filterq: Any,
-    ) -> SearchQuery:
-        try:
-            if offset > MAX_OFFSET:
-                raise QueryError(f"offset must not exceed {MAX_OFFSET}")
-            return SearchQuery(
-                text=q or None,
-                bbox=bbox_from_numbers([float(n) for n in bbox]) if bbox else None,
-                time=parse_time_interval(datetime_) if datetime_ else None,
-                properties=tuple((k, str(v)) for k, v in properties or ()),
-                filter=filterq,
-                sort=tuple(SortKey(s["property"], s["order"] == "-") for s in sortby or ()),
-                limit=limit,
-                offset=offset,
-                result_type="hits" if resulttype == "hits" else "results",
-            )
-        except QueryError as exc:
-            raise ProviderInvalidQueryError(user_msg=exc.user_message) from None
-
-
-def _user_error(exc: CatalogueError) -> Exception:
-    if exc.http_status == 404:
-        return ProviderItemNotFoundError(user_msg=exc.user_message)
-    return ProviderInvalidQueryError(user_msg=exc.user_message)
-
-
-class ItemProvider(_IndexProvider):
-    """The items (features) of one dataset: an OGC API Features collection."""
-
-    def __init__(self, provider_def: dict[str, Any]) -> None:
-        super().__init__(provider_def)
-        self.dataset_id: str = provider_def["dataset"]
-
     def query(
         self,
         offset: int = 0,
@@ -117,28 +73,55 @@ class ItemProvider(_IndexProvider):
         filterq: Any = None,
         **_: Any,
     ) -> dict[str, Any]:
-        query = self._query(
-            offset=offset,
-            limit=limit,
-            resulttype=resulttype,
-            bbox=bbox,
-            datetime_=datetime_,
-            properties=properties,
-            sortby=sortby,
-            q=q,
-            filterq=filterq,
-        )
+        """pygeoapi's query call, answered by :meth:`search` on the index."""
         try:
-            result = self.index.search_items(self.dataset_id, query)
+            if offset > MAX_OFFSET:
+                raise QueryError(f"offset must not exceed {MAX_OFFSET}")
+            query = SearchQuery(
+                text=q or None,
+                bbox=bbox_from_numbers([float(n) for n in bbox]) if bbox else None,
+                time=parse_time_interval(datetime_) if datetime_ else None,
+                properties=tuple((k, str(v)) for k, v in properties or ()),
+                filter=filterq,
+                sort=tuple(SortKey(s["property"], s["order"] == "-") for s in sortby or ()),
+                limit=limit,
+                offset=offset,
+                result_type="hits" if resulttype == "hits" else "results",
+            )
+            features, matched = self.search(query)
         except CatalogueError as exc:
-            raise _user_error(exc) from None
-        features = [item_feature(i, select_properties, skip_geometry) for i in result.records]
+            if exc.http_status == 404:
+                raise ProviderItemNotFoundError(user_msg=exc.user_message) from None
+            raise ProviderInvalidQueryError(user_msg=exc.user_message) from None
+        for feature in features:
+            if skip_geometry:
+                feature["geometry"] = None
+            if select_properties:
+                feature["properties"] = {
+                    k: v for k, v in feature["properties"].items() if k in select_properties
+                }
         return {
             "type": "FeatureCollection",
             "features": features,
-            "numberMatched": result.number_matched,
+            "numberMatched": matched,
             "numberReturned": len(features),
         }
+
+    def search(self, query: SearchQuery) -> tuple[list[dict[str, Any]], int]:
+        """The GeoJSON features answering ``query`` and how many match in all."""
+        raise NotImplementedError  # each provider searches its own kind of record
+
+
+class ItemProvider(_IndexProvider):
+    """The items (features) of one dataset: an OGC API Features collection."""
+
+    def __init__(self, provider_def: dict[str, Any]) -> None:
+        super().__init__(provider_def)
+        self.dataset_id: str = provider_def["dataset"]
+
+    def search(self, query: SearchQuery) -> tuple[list[dict[str, Any]], int]:
+        result = self.index.search_items(self.dataset_id, query)
+        return [item_feature(i) for i in result.records], result.number_matched
 
     def get(self, identifier: str, **_: Any) -> dict[str, Any]:
         item = self.index.get_item(self.dataset_id, str(identifier))
@@ -150,51 +133,9 @@ class ItemProvider(_IndexProvider):
 class RecordProvider(_IndexProvider):
     """Every dataset as a record: the OGC API Records catalogue collection."""
 
-    def query(
-        self,
-        offset: int = 0,
-        limit: int = 10,
-        resulttype: str = "results",
-        bbox: list[float] | None = None,
-        datetime_: str | None = None,
-        properties: list[tuple[str, str]] | None = None,
-        sortby: list[dict[str, str]] | None = None,
-        select_properties: list[str] | None = None,
-        skip_geometry: bool = False,
-        q: str | None = None,
-        filterq: Any = None,
-        **_: Any,
-    ) -> dict[str, Any]:
-        query = self._query(
-            offset=offset,
-            limit=limit,
-            resulttype=resulttype,
-            bbox=bbox,
-            datetime_=datetime_,
-            properties=properties,
-            sortby=sortby,
-            q=q,
-            filterq=filterq,
-        )
-        try:
-            result = self.index.search_datasets(query)
-        except CatalogueError as exc:
-            raise _user_error(exc) from None
-        features = [record_feature(d, self.base_url) for d in result.records]
-        if skip_geometry:
-            for feature in features:
-                feature["geometry"] = None
-        if select_properties:
-            for feature in features:
-                feature["properties"] = {
-                    k: v for k, v in feature["properties"].items() if k in select_properties
-                }
-        return {
-            "type": "FeatureCollection",
-            "features": features,
-            "numberMatched": result.number_matched,
-            "numberReturned": len(features),
-        }
+    def search(self, query: SearchQuery) -> tuple[list[dict[str, Any]], int]:
+        result = self.index.search_datasets(query)
+        return [record_feature(d, self.base_url) for d in result.records], result.number_matched
 
     def get(self, identifier: str, **_: Any) -> dict[str, Any]:
         dataset = self.index.get_dataset(str(identifier))

@@ -100,15 +100,10 @@ def record_feature(dataset: Dataset, base_url: str) -> dict[str, Any]:
     return feature
 
 
-def item_feature(
-    item: Item, select: list[str] | None = None, skip_geometry: bool = False
-) -> dict[str, Any]:
-    properties = item.properties
-    if select:
-        properties = {k: v for k, v in properties.items() if k in select}
+def item_feature(item: Item) -> dict[str, Any]:
     return {
         "type": "Feature",
         "id": item.id,
-        "geometry": None if skip_geometry else item.geometry,
-        "properties": properties,
+        "geometry": item.geometry,
+        "properties": item.properties,
     }

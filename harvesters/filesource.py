@@ -1,16 +1,21 @@
-"""Options and value handling shared by the file source types (GeoJSON, CSV)."""
+"""What the file source types (GeoJSON, CSV) share: options, the dataset record, time values
+and coordinate transformation."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
+import httpx
 from pydantic import field_validator
 from pyproj import CRS, Transformer
 
 from catalogue.errors import QueryError
 from catalogue.harvest.contract import HarvesterOptions
+from catalogue.harvest.metadata import configured_dataset
+from catalogue.model import Dataset, Distribution
 from catalogue.query import parse_datetime
+from catalogue.settings import SourceSettings
 
 
 class FileOptions(HarvesterOptions):
@@ -33,6 +38,30 @@ class FileOptions(HarvesterOptions):
             except Exception:
                 raise ValueError(f"unknown CRS {value!r}") from None
         return value
+
+
+class FileHarvester:
+    """Base of the one-file source types: one dataset per file, its records the items."""
+
+    Options: ClassVar[type[FileOptions]] = FileOptions
+    media_type = "application/octet-stream"
+    format = "FILE"
+
+    def __init__(self, source: SourceSettings, client: httpx.Client) -> None:
+        self.source = source
+        self.client = client
+        self.options = self.Options.model_validate(source.options)
+
+    def dataset(self) -> Dataset:
+        """The file's dataset; a file on the web is also its distribution."""
+        remote = self.source.url.startswith(("http://", "https://"))
+        distribution = Distribution(
+            url=self.source.url,
+            title=self.source.title,
+            media_type=self.media_type,
+            format=self.format,
+        )
+        return configured_dataset(self.source, distributions=(distribution,) if remote else ())
 
 
 def item_times(properties: dict[str, Any], options: FileOptions) -> tuple[str | None, str | None]:
