@@ -252,10 +252,15 @@ def test_dataset_search_text_bbox_time_and_facets(index: SQLiteIndex) -> None:
     assert [d.id for d in keyword.records] == ["b"]
 
 
-def test_generation_changes_with_every_write(index: SQLiteIndex) -> None:
+def test_generation_follows_datasets_not_item_batches(index: SQLiteIndex) -> None:
     before = index.generation()
     index.upsert([dataset()], run_id="r1")
-    assert index.generation() > before
+    after_dataset = index.generation()
+    assert after_dataset > before
+    index.upsert([dataset(), point(1, 6.7, 51.2)], run_id="r2")  # dataset unchanged
+    assert index.generation() == after_dataset
+    index.refresh_datasets(["src"])
+    assert index.generation() > after_dataset
 
 
 def test_the_file_is_a_plain_sqlite_database_in_wal_mode(

@@ -90,7 +90,9 @@ class Index(Protocol):
         ...
 
     def generation(self) -> int:
-        """A number that changes whenever committed content changes (cheap to call)."""
+        """A number that changes whenever datasets change (added, updated, deleted, refreshed
+        after their items were written); cheap to call. Publishers rebuild what they derive
+        from the list of datasets when it changes."""
         ...
 
     def iter_datasets(self) -> Iterator[Dataset]: ...

@@ -152,16 +152,15 @@ class SQLiteIndex:
         return conn
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; bumps the generation readers watch."""
+    def _write(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction; bumps the generation readers watch unless told not to."""
         with self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
-                conn.execute(
-                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
-                )
+                if bump:
+                    _bump_generation(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -174,6 +173,8 @@ class SQLiteIndex:
             self._local.conn = None
 
     def generation(self) -> int:
+        """Changes when datasets change: added, updated, deleted, or refreshed after their items
+        were written (batches of items alone do not change it)."""
         row = self._conn().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0])
 
@@ -198,12 +199,14 @@ class SQLiteIndex:
 
     def _upsert_batch(self, batch: list[Dataset | _PreparedItem], run_id: str) -> UpsertStats:
         stats = UpsertStats()
-        with self._write() as conn:
+        with self._write(bump=False) as conn:
             run = self._run_no(conn, run_id)
             datasets = [r for r in batch if isinstance(r, Dataset)]
             items = [r for r in batch if isinstance(r, _PreparedItem)]
             for dataset in datasets:
                 self._upsert_dataset(conn, dataset, run, stats)
+            if stats.added or stats.updated:
+                _bump_generation(conn)
             if items:
                 self._upsert_items(conn, items, run, stats)
         return stats
@@ -534,6 +537,10 @@ class SQLiteIndex:
             "SELECT doc, item_count, derived FROM datasets ORDER BY id"
         ):
             yield dataset_from_row(row)
+
+
+def _bump_generation(conn: sqlite3.Connection) -> None:
+    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
 
 
 def _rtree_complete(conn: sqlite3.Connection, ds: int) -> bool:
