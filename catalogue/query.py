@@ -85,8 +85,10 @@ def bbox_from_numbers(numbers: list[float]) -> BBox:
     text = ",".join(str(n) for n in numbers)
     if len(numbers) == 6:
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+    if len(numbers) != 4:
         raise QueryError(f"bbox must be 4 or 6 comma-separated numbers, got {text!r}")
+    if not all(math.isfinite(n) for n in numbers):
+        raise QueryError(f"bbox values must be finite numbers, got {text!r}")
     minx, miny, maxx, maxy = numbers
     if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
         raise QueryError("bbox latitudes must lie between -90 and 90")

@@ -1040,6 +1040,8 @@ BAD_REQUESTS = [
         {"offset": "99999999999999999999"},
         id="offset-huge",
     ),
+    pytest.param({"bbox": "nan,51.2,6.8,51.3"}, id="bbox-nan"),
+    pytest.param({"bbox": "6.7,51.2,1e400,51.3"}, id="bbox-infinite"),
 ]
 
 
