@@ -208,6 +208,14 @@ class Problem:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something about a source worth a warning in the run report, e.g. fewer records than
+    the source promised."""
+
+    message: str
+
+
 Record = Dataset | Item
 
 

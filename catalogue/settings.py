@@ -78,6 +78,10 @@ class HarvestSettings(_Strict):
 
     reports_dir: Path | None = None
     timeout: float = Field(60.0, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+    """How often a request is retried after 429, 5xx or a connection error."""
+    backoff: float = Field(1.0, ge=0)
+    """Seconds before the first retry, doubled for each further one (Retry-After wins)."""
     user_agent: str = "open-urban-catalogue/0.1 (+harvester)"
 
 

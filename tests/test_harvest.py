@@ -25,7 +25,11 @@ RECORDED_WFS = (
 
 def settings_for(tmp_path: Path, *sources: dict[str, Any]) -> Settings:
     return settings_from_dict(
-        {"index": {"backend": "sqlite", "path": "index.sqlite"}, "sources": list(sources)},
+        {
+            "index": {"backend": "sqlite", "path": "index.sqlite"},
+            "harvest": {"backoff": 0.01},
+            "sources": list(sources),
+        },
         tmp_path / "catalogue.yml",
         {},
     )
@@ -240,3 +244,45 @@ def test_only_selected_sources_run(tmp_path: Path, index: SQLiteIndex) -> None:
         {"name": "b", "type": "geojson", "url": "a.geojson"},
     )
     assert [s.name for s in run_harvest(settings, index, only=["b"]).sources] == ["b"]
+
+
+def test_retries_honour_retry_after_then_the_source_succeeds(
+    tmp_path: Path, index: SQLiteIndex
+) -> None:
+    body = json.dumps(collection(3)).encode()
+    answers = [status(503, b"busy"), status(429, b"slow down"), status(200, body)]
+    with Upstream(tmp_path) as upstream:
+
+        def flaky(handler: Any) -> None:
+            answer = answers.pop(0)
+            if answers and len(answers) == 1:  # the 429 names a Retry-After
+                handler.send_response(429)
+                handler.send_header("Retry-After", "0")
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+                return
+            answer(handler)
+
+        upstream.routes["/a.geojson"] = flaky
+        settings = settings_for(
+            tmp_path, {"name": "a", "type": "geojson", "url": upstream.url("a.geojson")}
+        )
+        source = run_harvest(settings, index).sources[0]
+        assert source.status == "ok" and source.items == 3
+        assert len(upstream.requests) == 3
+
+
+def test_a_source_that_keeps_failing_fails_after_its_retries(
+    tmp_path: Path, index: SQLiteIndex
+) -> None:
+    with Upstream(tmp_path) as upstream:
+        upstream.routes["/a.geojson"] = status(500, b"broken")
+        settings = settings_for(
+            tmp_path, {"name": "a", "type": "geojson", "url": upstream.url("a.geojson")}
+        )
+        settings = settings.model_copy(
+            update={"harvest": settings.harvest.model_copy(update={"retries": 2})}
+        )
+        source = run_harvest(settings, index).sources[0]
+        assert source.status == "failed" and "HTTP 500" in (source.error or "")
+        assert len(upstream.requests) == 3

@@ -106,6 +106,8 @@ def _summary(console: Console, report: HarvestReport, elapsed: float, path: Path
     for s in report.sources:
         if s.error:
             console.print(f"[red]{s.name}: {s.error}")
+        for warning in s.warnings:
+            console.print(f"[yellow]{s.name}: warning: {warning}")
         for problem in s.problems[:5]:
             console.print(f"[yellow]{s.name}: skipped {problem.where}: {problem.reason}")
         if s.failed > 5:

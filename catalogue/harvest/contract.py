@@ -3,7 +3,8 @@
 A harvester reads lazily (pages followed to the end, files streamed), yields each
 :class:`~catalogue.model.Dataset` before the items that belong to it, yields a
 :class:`~catalogue.model.Problem` for each record it has to skip, and raises for a source it
-cannot read at all. It never writes to the index.
+cannot read at all. It yields a :class:`~catalogue.model.Notice` for what the data team should
+hear about (a source that delivered fewer records than it promised). It never writes to the index.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import ClassVar, Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from catalogue.model import Dataset, Item, Problem
+from catalogue.model import Dataset, Item, Notice, Problem
 from catalogue.settings import SourceSettings
 
 
@@ -31,4 +32,4 @@ class Harvester(Protocol):
 
     def __init__(self, source: SourceSettings, client: httpx.Client) -> None: ...
 
-    def records(self) -> Iterator[Dataset | Item | Problem]: ...
+    def records(self) -> Iterator[Dataset | Item | Problem | Notice]: ...

@@ -30,6 +30,7 @@ class SourceReport:
     deleted: int = 0
     failed: int = 0
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     error: str | None = None
 
     def problem(self, problem: Problem) -> None:

@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 import httpx
 
 from catalogue.errors import CatalogueError
+from catalogue.harvest.http import harvest_client
 from catalogue.harvest.registry import create_harvester
 from catalogue.harvest.report import HarvestReport, SourceReport
 from catalogue.index import Index
-from catalogue.model import Dataset, Item, Problem
+from catalogue.model import Dataset, Item, Notice, Problem
 from catalogue.settings import Settings, SourceSettings
 
 log = logging.getLogger("catalogue.harvest")
@@ -33,10 +34,9 @@ def new_run_id() -> str:
 
 
 def make_client(settings: Settings) -> httpx.Client:
-    return httpx.Client(
-        timeout=settings.harvest.timeout,
-        follow_redirects=True,
-        headers={"User-Agent": settings.harvest.user_agent},
+    h = settings.harvest
+    return harvest_client(
+        timeout=h.timeout, retries=h.retries, backoff=h.backoff, user_agent=h.user_agent
     )
 
 
@@ -87,6 +87,12 @@ def harvest_source(
         harvester = create_harvester(source, client)
         seen = 0
         for record in harvester.records():
+            if isinstance(record, Notice):
+                report.warnings.append(record.message)
+                log.warning(
+                    "source notice", extra={"source": source.name, "notice": record.message}
+                )
+                continue
             if isinstance(record, Problem):
                 report.problem(record)
                 log.warning(
