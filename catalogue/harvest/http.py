@@ -54,8 +54,8 @@ class RetryTransport(httpx.BaseTransport):
             else:
                 if response.status_code not in RETRY_STATUS or attempt >= self.retries:
                     return response
-                wait = retry_after(response.headers.get("Retry-After"))
-                wait = self._backoff(attempt) if wait is None else min(wait, self.max_wait)
+                asked = retry_after(response.headers.get("Retry-After"))
+                wait = self._backoff(attempt) if asked is None else min(asked, self.max_wait)
                 response.close()
                 log.warning(
                     "server asked to retry",
