@@ -79,6 +79,7 @@ def demo(demo_dir: Path) -> Iterator[LiveServer]:
     index = open_index(settings.index)
     report = run_harvest(settings, index)
     assert report.ok, report
+    report.write(settings.reports_dir())
     with LiveServer(settings) as server:
         yield server
     index.close()

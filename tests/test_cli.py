@@ -82,6 +82,12 @@ def test_harvest_prints_a_summary_writes_a_report_and_exits_1_on_a_failed_source
     only = run("harvest", "--config", str(config), "--source", "punkte")
     assert only.returncode == 0 and "kaputt" not in only.stdout
 
+    listed = run("runs", "--config", str(config))
+    assert listed.returncode == 0
+    assert listed.stdout.count("punkte") == 2 and "failed" in listed.stdout
+    runs = json.loads(run("runs", "--config", str(config), "--json", "--limit", "1").stdout)
+    assert [s["name"] for s in runs[0]["sources"]] == ["punkte"]
+
 
 def test_demo_works_from_any_directory_and_serve_answers(tmp_path: Path) -> None:
     data = tmp_path / "demo-data"

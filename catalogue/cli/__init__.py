@@ -8,6 +8,7 @@ from catalogue import __version__
 from catalogue.cli.config_cmd import config
 from catalogue.cli.demo import demo
 from catalogue.cli.harvest import harvest
+from catalogue.cli.runs import runs
 from catalogue.cli.serve import serve
 
 
@@ -21,3 +22,4 @@ main.add_command(harvest)
 main.add_command(serve)
 main.add_command(demo)
 main.add_command(config)
+main.add_command(runs)

@@ -61,3 +61,18 @@ class HarvestReport:
         path.write_bytes(data)
         (folder / "latest.json").write_bytes(data)
         return path
+
+
+def recent_reports(folder: Path, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest run reports in ``folder``, newest first (unreadable files are passed over)."""
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.glob("harvest-*.json"), reverse=True):
+        try:
+            out.append(orjson.loads(path.read_bytes()))
+        except (OSError, orjson.JSONDecodeError):
+            continue
+        if len(out) >= limit:
+            break
+    return out

@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from catalogue import __version__
-from catalogue.errors import CatalogueError
+from catalogue.errors import CatalogueError, QueryError
+from catalogue.harvest.report import recent_reports
 from catalogue.index import Index, open_index
 from catalogue.ogc.service import OGCService
 from catalogue.settings import Settings
@@ -43,6 +44,13 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
                 "sources": {name: {"datasets": d, "items": i} for name, (d, i) in counts.items()},
             }
         )
+
+    async def harvest_runs(request: Request) -> Response:
+        try:
+            limit = min(max(int(request.query_params.get("limit", "10")), 1), 100)
+        except ValueError:
+            raise QueryError("limit must be a whole number") from None
+        return JSONResponse({"runs": recent_reports(settings.reports_dir(), limit)})
 
     async def home(request: Request) -> Response:
         return RedirectResponse(url="/ogc/", status_code=307)
@@ -78,6 +86,7 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
         routes=[
             Route("/", home),
             Route("/health", health),
+            Route("/harvest/runs", harvest_runs),
             Mount("/ogc", routes=ogc.routes()),
         ],
         middleware=middleware,
