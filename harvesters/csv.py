@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -23,15 +22,12 @@ from harvesters.filesource import (
     item_times,
     transform_geometry,
     transformer,
+    typed_value,
 )
 
 LAT_NAMES = ("lat", "latitude", "breite", "breitengrad", "y")
 LON_NAMES = ("lon", "lng", "long", "longitude", "laenge", "länge", "laengengrad", "x")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "geometrie")
-_INT = re.compile(r"^-?(0|[1-9][0-9]*)$")
-_FLOAT = re.compile(
-    r"^-?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]+)?$|^-?[1-9][0-9]*[eE][-+]?[0-9]+$"
-)
 
 
 class CSVOptions(FileOptions):
@@ -117,7 +113,7 @@ class CSVHarvester(FileHarvester):
         raw = dict(zip(header, row, strict=True))
         geometry_columns = set(locate[1:])
         properties = {
-            k: (_typed(v) if self.options.typed_values else v)
+            k: (typed_value(v) if self.options.typed_values else v)
             for k, v in raw.items()
             if k not in geometry_columns
         }
@@ -156,17 +152,3 @@ def _sniff(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
-
-
-def _typed(value: str) -> Any:
-    text = value.strip()
-    if text == "":
-        return None
-    if _INT.match(text):
-        number = int(text)
-        return number if abs(number) < 2**53 else text
-    if _FLOAT.match(text):
-        return float(text)
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    return value

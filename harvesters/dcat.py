@@ -10,7 +10,6 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 import rdflib
-from defusedxml import ElementTree as SafeXML
 from pydantic import Field
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
 from shapely import wkt
@@ -32,6 +31,7 @@ from catalogue.model import (
 )
 from catalogue.query import parse_datetime
 from catalogue.settings import SourceSettings
+from harvesters.safexml import refuse_unsafe_xml
 
 HYDRA = rdflib.Namespace("http://www.w3.org/ns/hydra/core#")
 DCATDE = rdflib.Namespace("http://dcat-ap.de/def/dcatde/")
@@ -122,7 +122,7 @@ class DCATHarvester:
             declared = ""
         fmt = self._format(url, declared)
         if fmt == "xml":
-            _refuse_unsafe_xml(data, url)
+            refuse_unsafe_xml(data, url)
         graph = rdflib.Graph()
         try:
             graph.parse(data=data, format=fmt, publicID=url)
@@ -311,13 +311,3 @@ def _next_page(graph: rdflib.Graph) -> str | None:
         for value in graph.objects(None, prop):
             return str(value)
     return None
-
-
-def _refuse_unsafe_xml(data: bytes, url: str) -> None:
-    """RDF/XML declaring entities could read local files or expand without end: refused."""
-    try:
-        SafeXML.fromstring(data)
-    except SafeXML.ParseError as exc:
-        raise HarvestError(f"{url}: not well-formed XML: {exc}") from None
-    except Exception as exc:  # defusedxml's DTDForbidden, EntitiesForbidden …
-        raise HarvestError(f"{url}: refused unsafe XML ({type(exc).__name__})") from None

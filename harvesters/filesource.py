@@ -126,3 +126,24 @@ def transform_geometry(geometry: dict[str, Any], tr: Transformer) -> dict[str, A
             "geometries": [transform_geometry(g, tr) for g in geometry["geometries"]],
         }
     return {**geometry, "coordinates": walk(geometry.get("coordinates"))}
+
+
+_INT = re.compile(r"^-?(0|[1-9][0-9]*)$")
+_FLOAT = re.compile(
+    r"^-?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]+)?$|^-?[1-9][0-9]*[eE][-+]?[0-9]+$"
+)
+
+
+def typed_value(value: str) -> Any:
+    """A text value as the number or boolean it spells (codes with leading zeros stay text)."""
+    text = value.strip()
+    if text == "":
+        return None
+    if _INT.match(text):
+        number = int(text)
+        return number if abs(number) < 2**53 else text
+    if _FLOAT.match(text):
+        return float(text)
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return value
