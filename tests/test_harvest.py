@@ -286,3 +286,26 @@ def test_a_source_that_keeps_failing_fails_after_its_retries(
         source = run_harvest(settings, index).sources[0]
         assert source.status == "failed" and "HTTP 500" in (source.error or "")
         assert len(upstream.requests) == 3
+
+
+def test_a_server_that_stops_answering_times_out(tmp_path: Path, index: SQLiteIndex) -> None:
+    import time as _time
+
+    with Upstream(tmp_path) as upstream:
+
+        def stall(handler: Any) -> None:
+            _time.sleep(1.5)
+            status(200, b"{}")(handler)
+
+        upstream.routes["/slow.geojson"] = stall
+        settings = settings_for(
+            tmp_path, {"name": "slow", "type": "geojson", "url": upstream.url("slow.geojson")}
+        )
+        settings = settings.model_copy(
+            update={"harvest": settings.harvest.model_copy(update={"timeout": 0.3, "retries": 1})}
+        )
+        started = _time.monotonic()
+        source = run_harvest(settings, index).sources[0]
+    assert source.status == "failed" and "Timeout" in (source.error or "")
+    assert len(upstream.requests) == 2  # the first try and one retry
+    assert _time.monotonic() - started < 5
