@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import httpx
+import ijson
 from pydantic import Field
 
 from catalogue.errors import HarvestError, QueryError
 from catalogue.geometry import GeometryError, geometry_bounds
-from catalogue.harvest.contract import HarvesterOptions
 from catalogue.model import (
     Agent,
     Contact,
@@ -30,6 +30,9 @@ from catalogue.model import (
 )
 from catalogue.query import parse_datetime
 from catalogue.settings import SourceSettings
+from harvesters.csv import LAT_NAMES, LON_NAMES
+from harvesters.files import open_source
+from harvesters.filesource import FileOptions, feature_item, transformer, typed_value
 
 EU_THEMES = "http://publications.europa.eu/resource/authority/data-theme/"
 # CKAN group names that are EU data-theme codes (as GovData and Open.NRW name their groups)
@@ -38,7 +41,7 @@ THEME_CODES = frozenset(
 )
 
 
-class CKANOptions(HarvesterOptions):
+class CKANOptions(FileOptions):
     fq: str | None = None
     """A Solr filter query, e.g. ``organization:stadt-duesseldorf`` or ``tags:Verkehr``."""
     organization: str | None = None
@@ -46,6 +49,9 @@ class CKANOptions(HarvesterOptions):
     rows: int = Field(100, ge=1, le=1000)
     """Datasets per page."""
     api_path: str = "/api/3/action"
+    resource_items: bool = False
+    """Also index the items of each dataset's GeoJSON resources and of its datastore resources
+    that have latitude/longitude columns (read with ``datastore_search``)."""
 
 
 class CKANHarvester:
@@ -108,7 +114,7 @@ class CKANHarvester:
     def _organization_fq(self) -> str | None:
         return f'organization:"{self.options.organization}"' if self.options.organization else None
 
-    def _dataset(self, package: Any, position: int) -> Iterator[Dataset | Problem | Notice]:
+    def _dataset(self, package: Any, position: int) -> Iterator[Dataset | Item | Problem | Notice]:
         if not isinstance(package, dict) or not package.get("id"):
             yield Problem(f"dataset {position}", "not a CKAN package (no id)")
             return
@@ -181,6 +187,85 @@ class CKANHarvester:
         for message in notices:
             yield Notice(message)
         yield record
+        if self.options.resource_items:
+            for resource in package.get("resources") or ():
+                yield from self._resource_items(record.id, resource)
+
+    def _resource_items(
+        self, dataset_id: str, resource: dict[str, Any]
+    ) -> Iterator[Item | Problem | Notice]:
+        prefix = f"{str(resource.get('id') or '')[:8]}-"
+        fmt = str(resource.get("format") or "").lower()
+        url = str(resource.get("url") or "")
+        if resource.get("datastore_active") and resource.get("id"):
+            yield from self._datastore_items(dataset_id, str(resource["id"]), prefix)
+        elif url and (fmt == "geojson" or url.lower().endswith(".geojson")):
+            to_wgs84 = transformer(self.options.crs)
+            try:
+                with open_source(url, self.client) as stream:
+                    features = ijson.items(stream, "features.item", use_float=True)
+                    for position, feature in enumerate(features, start=1):
+                        yield feature_item(
+                            dataset_id, position, feature, self.options, to_wgs84, id_prefix=prefix
+                        )
+            except (HarvestError, ijson.JSONError, httpx.HTTPError) as exc:
+                yield Notice(f"resource {url}: items not read: {exc}")
+
+    def _datastore_items(
+        self, dataset_id: str, resource_id: str, prefix: str
+    ) -> Iterator[Item | Problem | Notice]:
+        url = f"{self.base}{self.options.api_path}/datastore_search"
+        offset, total, lat, lon = 0, None, None, None
+        while True:
+            response = self.client.get(
+                url, params={"resource_id": resource_id, "limit": 1000, "offset": offset}
+            )
+            body = response.json() if response.status_code < 400 else {}
+            result = body.get("result") if isinstance(body, dict) and body.get("success") else None
+            if not isinstance(result, dict):
+                yield Notice(f"datastore {resource_id}: not readable (HTTP {response.status_code})")
+                return
+            if total is None:
+                total = result.get("total")
+                names = {
+                    str(f.get("id")).lower(): str(f.get("id")) for f in result.get("fields") or ()
+                }
+                lat = next((names[n] for n in LAT_NAMES if n in names), None)
+                lon = next((names[n] for n in LON_NAMES if n in names), None)
+                if not lat or not lon:
+                    yield Notice(
+                        f"datastore {resource_id}: no latitude/longitude columns; not indexed"
+                    )
+                    return
+            records = result.get("records") or []
+            for position, row in enumerate(records, start=offset + 1):
+                properties = {
+                    k: typed_value(v) if isinstance(v, str) else v
+                    for k, v in row.items()
+                    if k not in (lat, lon)
+                }
+                try:
+                    point = {"type": "Point", "coordinates": [float(row[lon]), float(row[lat])]}
+                except (KeyError, TypeError, ValueError):
+                    yield Problem(
+                        f"row {position} of datastore {resource_id}", "no usable coordinates"
+                    )
+                    continue
+                local = row.get("_id") or row.get("entry_id") or position
+                feature = {
+                    "type": "Feature",
+                    "id": str(local),
+                    "geometry": point,
+                    "properties": properties,
+                }
+                yield feature_item(
+                    dataset_id, position, feature, self.options, None, label="row", id_prefix=prefix
+                )
+            offset += len(records)
+            if not records or (isinstance(total, int) and offset >= total):
+                break
+        if isinstance(total, int) and offset < total:
+            yield Notice(f"datastore {resource_id}: promised {total} rows and delivered {offset}")
 
 
 def _extras(package: dict[str, Any]) -> dict[str, str]:

@@ -11,9 +11,10 @@ from pydantic import field_validator
 from pyproj import CRS, Transformer
 
 from catalogue.errors import QueryError
+from catalogue.geometry import GeometryError, geometry_bounds
 from catalogue.harvest.contract import HarvesterOptions
 from catalogue.harvest.metadata import configured_dataset
-from catalogue.model import Dataset, Distribution
+from catalogue.model import Dataset, Distribution, Item, Problem
 from catalogue.query import parse_datetime
 from catalogue.settings import SourceSettings
 
@@ -62,6 +63,43 @@ class FileHarvester:
             format=self.format,
         )
         return configured_dataset(self.source, distributions=(distribution,) if remote else ())
+
+
+def feature_item(
+    dataset_id: str,
+    position: int,
+    feature: Any,
+    options: FileOptions,
+    to_wgs84: Transformer | None,
+    *,
+    label: str = "feature",
+    id_prefix: str = "",
+) -> Item | Problem:
+    """A GeoJSON feature as an item of ``dataset_id``, or the reason it cannot be one."""
+    where = f"{label} {position}"
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        return Problem(where, "not a GeoJSON Feature")
+    properties = feature.get("properties") or {}
+    if not isinstance(properties, dict):
+        return Problem(where, "properties is not an object")
+    if options.id_field and properties.get(options.id_field) not in (None, ""):
+        local_id = str(properties[options.id_field])
+    elif feature.get("id") not in (None, ""):
+        local_id = str(feature["id"])
+    else:
+        local_id = str(position)
+    item_id = id_prefix + local_id
+    where = f"{label} {position} (id {item_id})"
+    geometry = feature.get("geometry")
+    try:
+        if geometry is not None:
+            if to_wgs84 is not None:
+                geometry = transform_geometry(geometry, to_wgs84)
+            geometry_bounds(geometry)
+        start, end = item_times(properties, options)
+    except (GeometryError, ValueError, TypeError) as exc:
+        return Problem(where, str(exc))
+    return Item(item_id, dataset_id, geometry, properties, start, end)
 
 
 def item_times(properties: dict[str, Any], options: FileOptions) -> tuple[str | None, str | None]:

@@ -9,14 +9,12 @@ from typing import IO, Any, ClassVar, Literal
 import ijson
 import orjson
 
-from catalogue.geometry import GeometryError, geometry_bounds
 from catalogue.model import Dataset, Item, Problem
 from harvesters.files import open_source
 from harvesters.filesource import (
     FileHarvester,
     FileOptions,
-    item_times,
-    transform_geometry,
+    feature_item,
     transformer,
 )
 
@@ -78,33 +76,9 @@ class GeoJSONHarvester(FileHarvester):
         return isinstance(value, dict) and value.get("type") == "Feature"
 
     def _item(self, dataset_id: str, position: int, feature: Any, to_wgs84: Any) -> Item | Problem:
-        where = f"feature {position}"
         if isinstance(feature, _Broken):
-            return Problem(where, feature.reason)
-        if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            return Problem(where, "not a GeoJSON Feature")
-        properties = feature.get("properties") or {}
-        if not isinstance(properties, dict):
-            return Problem(where, "properties is not an object")
-        item_id = self._item_id(feature, properties, position)
-        where = f"feature {position} (id {item_id})"
-        geometry = feature.get("geometry")
-        try:
-            if geometry is not None:
-                if to_wgs84 is not None:
-                    geometry = transform_geometry(geometry, to_wgs84)
-                geometry_bounds(geometry)
-            start, end = item_times(properties, self.options)
-        except (GeometryError, ValueError, TypeError) as exc:
-            return Problem(where, str(exc))
-        return Item(item_id, dataset_id, geometry, properties, start, end)
-
-    def _item_id(self, feature: dict[str, Any], properties: dict[str, Any], position: int) -> str:
-        if self.options.id_field and properties.get(self.options.id_field) not in (None, ""):
-            return str(properties[self.options.id_field])
-        if feature.get("id") not in (None, ""):
-            return str(feature["id"])
-        return str(position)
+            return Problem(f"feature {position}", feature.reason)
+        return feature_item(dataset_id, position, feature, self.options, to_wgs84)
 
 
 class _Broken:

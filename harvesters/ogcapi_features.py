@@ -10,11 +10,10 @@ import httpx
 from pydantic import Field
 
 from catalogue.errors import HarvestError
-from catalogue.geometry import GeometryError, geometry_bounds
 from catalogue.harvest.metadata import configured_dataset
 from catalogue.model import Dataset, Distribution, Item, Notice, Problem
 from catalogue.settings import SourceSettings
-from harvesters.filesource import FileOptions, item_times, transform_geometry, transformer
+from harvesters.filesource import FileOptions, feature_item, transformer
 
 JSON_TYPES = ("application/geo+json", "application/json")
 
@@ -103,7 +102,9 @@ class OGCAPIFeaturesHarvester:
                 promised = page["numberMatched"]
             for feature in page.get("features") or ():
                 received += 1
-                yield self._item(dataset_id, received, feature, to_wgs84)
+                yield feature_item(
+                    dataset_id, received, feature, self.options, to_wgs84, label="item"
+                )
             url, params = _next_link(page), None
             if url and url in visited:
                 yield Notice(f"collection {cid}: the next link repeats {url}; paging stopped")
@@ -112,30 +113,6 @@ class OGCAPIFeaturesHarvester:
             yield Notice(
                 f"collection {cid}: the server promised {promised} items and delivered {received}"
             )
-
-    def _item(self, dataset_id: str, position: int, feature: Any, to_wgs84: Any) -> Item | Problem:
-        where = f"item {position}"
-        if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            return Problem(where, "not a GeoJSON Feature")
-        properties = feature.get("properties") or {}
-        id_field = self.options.id_field
-        if id_field and properties.get(id_field) not in (None, ""):
-            item_id = str(properties[id_field])
-        elif feature.get("id") not in (None, ""):
-            item_id = str(feature["id"])
-        else:
-            item_id = str(position)
-        where = f"item {position} (id {item_id})"
-        geometry = feature.get("geometry")
-        try:
-            if geometry is not None:
-                if to_wgs84 is not None:
-                    geometry = transform_geometry(geometry, to_wgs84)
-                geometry_bounds(geometry)
-            start, end = item_times(properties, self.options)
-        except (GeometryError, ValueError, TypeError) as exc:
-            return Problem(where, str(exc))
-        return Item(item_id, dataset_id, geometry, properties, start, end)
 
     def _get_json(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
         response = self.client.get(

@@ -168,3 +168,65 @@ def test_a_portal_error_fails_the_source(tmp_path: Path, index: SQLiteIndex) -> 
         fake = type("P", (), {"url": upstream.url("")})()
         source = run_harvest(settings(tmp_path, fake), index).sources[0]
     assert source.status == "failed" and "Search Query Error" in (source.error or "")
+
+
+DATASTORE = json.loads((CKAN / "duesseldorf_dkan_datastore_search_park-and-ride.json").read_text())
+PARKING = (
+    SHARED_DATA
+    / "fixtures"
+    / "geo"
+    / "duesseldorf_wfs_GetFeature_verkehr-behindertenparkplatz.geojson"
+)
+
+
+def test_items_of_datastore_and_geojson_resources(tmp_path: Path) -> None:
+    (tmp_path / "parken.geojson").write_bytes(PARKING.read_bytes())
+    index = SQLiteIndex(tmp_path / "items.sqlite")
+    with Upstream(tmp_path) as upstream:
+        package = copy.deepcopy(recorded_packages()[0])
+        package["resources"] = [
+            {
+                "id": "1fd5b3f3-aaaa",
+                "url": upstream.url("datastore/dump.csv"),
+                "format": "CSV",
+                "datastore_active": True,
+                "name": "Park+Ride",
+            },
+            {
+                "id": "77aa00bb-bbbb",
+                "url": upstream.url("parken.geojson"),
+                "format": "GeoJSON",
+                "name": "Behindertenparkplätze",
+            },
+        ]
+        portal = FakePortal([package])
+        portal.url = upstream.url("")  # type: ignore[attr-defined]
+
+        def datastore(handler: Any) -> None:
+            query = parse_qs(urlsplit(handler.path).query)
+            offset = int(query["offset"][0])
+            result = dict(
+                DATASTORE["result"], records=DATASTORE["result"]["records"] if offset == 0 else []
+            )
+            body = json.dumps({"success": True, "result": result}).encode()
+            handler.send_response(200)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+
+        upstream.routes["/api/3/action/package_search"] = portal
+        upstream.routes["/api/3/action/datastore_search"] = datastore
+        report = run_harvest(settings(tmp_path, portal, resource_items=True), index).sources[0]
+    assert report.status == "ok", report.error
+    assert report.items == 10 + 10
+    assert any("promised 35 rows and delivered 10" in w for w in report.warnings)
+    (dataset,) = list(index.iter_datasets())
+    assert dataset.item_count == 20
+    rath = index.get_item(dataset.id, "1fd5b3f3-1")
+    assert rath is not None and rath.properties["name"] == "Rath S"
+    assert rath.geometry == {"type": "Point", "coordinates": [6.819546403, 51.26421809]}
+    assert rath.properties["plz"] == 40472 and rath.properties["stadtbezirk"] == "06"
+    first = json.loads(PARKING.read_text())["features"][0]
+    parking = index.get_item(dataset.id, "77aa00bb-" + first["id"])
+    assert parking is not None and parking.geometry == first["geometry"]
+    index.close()

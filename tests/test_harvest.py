@@ -294,8 +294,8 @@ def test_a_server_that_stops_answering_times_out(tmp_path: Path, index: SQLiteIn
     with Upstream(tmp_path) as upstream:
 
         def stall(handler: Any) -> None:
-            _time.sleep(1.5)
-            status(200, b"{}")(handler)
+            _time.sleep(1.5)  # longer than the harvest's timeout; the client is gone by then
+            handler.close_connection = True
 
         upstream.routes["/slow.geojson"] = stall
         settings = settings_for(
