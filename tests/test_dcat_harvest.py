@@ -122,3 +122,23 @@ def test_rdf_xml_declaring_entities_is_refused(tmp_path: Path, index: SQLiteInde
     )
     report = run_harvest(settings(tmp_path, str(tmp_path / "evil.rdf")), index).sources[0]
     assert report.status == "failed" and "unsafe XML" in (report.error or "")
+
+
+def test_json_ld_and_n_triples_of_the_same_catalogue(tmp_path: Path, index: SQLiteIndex) -> None:
+    graph = rdflib.Graph().parse(ROSTOCK, format="xml")
+    (tmp_path / "catalog.jsonld").write_text(graph.serialize(format="json-ld"))
+    (tmp_path / "catalog.nt").write_text(graph.serialize(format="nt"))
+    titles = []
+    for name in ("catalog.jsonld", "catalog.nt"):
+        ix = SQLiteIndex(tmp_path / f"{name}.sqlite")
+        report = run_harvest(settings(tmp_path, str(tmp_path / name)), ix).sources[0]
+        assert report.status == "ok" and report.datasets == 1, report.error
+        titles.append(next(ix.iter_datasets()).title)
+        ix.close()
+    assert titles == ["Liefer- und Abholservices (Gastronomie)"] * 2
+
+
+def test_malformed_turtle_fails_the_source(tmp_path: Path, index: SQLiteIndex) -> None:
+    (tmp_path / "broken.ttl").write_text('<a> <b> "an unclosed string .\n')
+    report = run_harvest(settings(tmp_path, str(tmp_path / "broken.ttl")), index).sources[0]
+    assert report.status == "failed" and "not valid turtle" in (report.error or "")

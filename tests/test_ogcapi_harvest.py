@@ -63,3 +63,45 @@ def test_an_unreachable_server_fails_the_source(tmp_path: Path, index: SQLiteInd
 
     report = run_harvest(settings(tmp_path, f"http://127.0.0.1:{free_port()}/ogc"), index)
     assert report.sources[0].status == "failed"
+
+
+def test_a_next_link_that_loops_is_stopped(tmp_path: Path, index: SQLiteIndex) -> None:
+    import json as _json
+
+    from upstream import Upstream
+
+    def send(handler: Any, body: dict[str, Any]) -> None:
+        data = _json.dumps(body).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    with Upstream(tmp_path) as upstream:
+        items = upstream.url("ogc/collections/kreis/items")
+        upstream.routes["/ogc/collections"] = lambda h: send(
+            h, {"collections": [{"id": "kreis", "title": "Kreis", "itemType": "feature"}]}
+        )
+        upstream.routes["/ogc/collections/kreis/items"] = lambda h: send(
+            h,
+            {
+                "type": "FeatureCollection",
+                "numberMatched": 5,
+                "features": [
+                    {
+                        "type": "Feature",
+                        "id": "1",
+                        "properties": {},
+                        "geometry": {"type": "Point", "coordinates": [6.7, 51.2]},
+                    }
+                ],
+                "links": [
+                    {"rel": "next", "type": "application/geo+json", "href": f"{items}?page=2"}
+                ],
+            },
+        )
+        report = run_harvest(settings(tmp_path, upstream.url("ogc")), index).sources[0]
+    assert report.status == "ok" and len(upstream.requests) < 10
+    assert any("next link repeats" in w for w in report.warnings)
+    assert any("promised 5 items" in w for w in report.warnings)
