@@ -15,7 +15,7 @@ import httpx
 import ijson
 from pydantic import Field
 
-from catalogue.errors import HarvestError, QueryError
+from catalogue.errors import HarvestError
 from catalogue.geometry import GeometryError, geometry_bounds
 from catalogue.model import (
     Agent,
@@ -28,11 +28,16 @@ from catalogue.model import (
     Provenance,
     stable_id,
 )
-from catalogue.query import parse_datetime
 from catalogue.settings import SourceSettings
 from harvesters.csv import LAT_NAMES, LON_NAMES
 from harvesters.files import open_source
-from harvesters.filesource import FileOptions, feature_item, transformer, typed_value
+from harvesters.filesource import (
+    FileOptions,
+    date_or_notice,
+    feature_item,
+    transformer,
+    typed_value,
+)
 
 EU_THEMES = "http://publications.europa.eu/resource/authority/data-theme/"
 # CKAN group names that are EU data-theme codes (as GovData and Open.NRW name their groups)
@@ -124,14 +129,7 @@ class CKANHarvester:
         notices: list[str] = []
 
         def when(value: Any, field: str) -> str | None:
-            if not value:
-                return None
-            try:
-                moment = parse_datetime(str(value))
-            except QueryError:
-                notices.append(f"dataset {name}: {field} {value!r} is not a date; left out")
-                return None
-            return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+            return date_or_notice(value, f"dataset {name}: {field}", notices)
 
         spatial = None
         if extras.get("spatial"):

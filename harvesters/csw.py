@@ -12,7 +12,7 @@ from owslib.csw import CswRecord
 from owslib.iso import MD_Metadata
 from pydantic import Field
 
-from catalogue.errors import HarvestError, QueryError
+from catalogue.errors import HarvestError
 from catalogue.harvest.contract import HarvesterOptions
 from catalogue.model import (
     Agent,
@@ -25,8 +25,8 @@ from catalogue.model import (
     Provenance,
     stable_id,
 )
-from catalogue.query import parse_datetime
 from catalogue.settings import SourceSettings
+from harvesters.filesource import date_or_notice
 from harvesters.gml import local
 from harvesters.safexml import parse_xml
 
@@ -162,7 +162,7 @@ class CSWHarvester:
         point = next((c for c in contacts if c.role == "pointOfContact"), publisher)
 
         def when(value: Any, label: str) -> str | None:
-            return self._date(value, label, md.identifier, notices)
+            return date_or_notice(value, f"record {md.identifier}: {label}", notices)
 
         online = md.distribution.online if md.distribution else []
         record = Dataset(
@@ -229,7 +229,9 @@ class CSWHarvester:
             spatial=(float(box.minx), float(box.miny), float(box.maxx), float(box.maxy))
             if box
             else None,
-            modified=self._date(rec.modified or rec.date, "date", rec.identifier, notices),
+            modified=date_or_notice(
+                rec.modified or rec.date, f"record {rec.identifier}: date", notices
+            ),
             distributions=tuple(
                 Distribution(
                     url=r["url"], title=r.get("name") or None, format=r.get("scheme") or None
@@ -247,17 +249,6 @@ class CSWHarvester:
             f"&outputSchema={ISO}&elementSetName=full&id={identifier}"
         )
         return Provenance(self.source.name, self.source.type, url, identifier)
-
-    @staticmethod
-    def _date(value: Any, label: str, identifier: str, notices: list[str]) -> str | None:
-        if not value:
-            return None
-        try:
-            moment = parse_datetime(str(value).strip())
-        except QueryError:
-            notices.append(f"record {identifier}: {label} {value!r} is not a date; left out")
-            return None
-        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _attr(obj: Any, name: str) -> Any:

@@ -16,7 +16,7 @@ from shapely import wkt
 from shapely.errors import ShapelyError
 from shapely.geometry import shape
 
-from catalogue.errors import HarvestError, QueryError
+from catalogue.errors import HarvestError
 from catalogue.harvest.contract import HarvesterOptions
 from catalogue.model import (
     Agent,
@@ -29,8 +29,8 @@ from catalogue.model import (
     Provenance,
     stable_id,
 )
-from catalogue.query import parse_datetime
 from catalogue.settings import SourceSettings
+from harvesters.filesource import date_or_notice
 from harvesters.safexml import refuse_unsafe_xml
 
 HYDRA = rdflib.Namespace("http://www.w3.org/ns/hydra/core#")
@@ -152,17 +152,7 @@ class DCATHarvester:
         notices: list[str] = []
 
         def when(node: Any, prop: Any, label: str) -> str | None:
-            value = _text(graph, node, prop)
-            if not value:
-                return None
-            try:
-                moment = parse_datetime(
-                    value[:10] if len(value) > 10 and "T" not in value else value
-                )
-            except QueryError:
-                notices.append(f"dataset {ident}: {label} {value!r} is not a date; left out")
-                return None
-            return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+            return date_or_notice(_text(graph, node, prop), f"dataset {ident}: {label}", notices)
 
         temporal = None
         period = graph.value(subject, DCTERMS.temporal)

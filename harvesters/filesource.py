@@ -139,6 +139,22 @@ def _iso(value: Any, name: str | None, *, end: bool = False) -> str | None:
     return text.replace("+00:00", "Z")
 
 
+def date_or_notice(value: Any, what: str, notices: list[str]) -> str | None:
+    """A metadata date as ISO 8601 UTC; a value that is no date adds a notice and gives None
+    (the record is kept without it)."""
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    if len(text) > 10 and "T" not in text and " " not in text:  # 2024-01-01+02:00 and the like
+        text = text[:10]
+    try:
+        moment = parse_datetime(text)
+    except QueryError:
+        notices.append(f"{what} {value!r} is not a date; left out")
+        return None
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def transformer(crs: str | None) -> Transformer | None:
     """A transformer to EPSG:4326 longitude/latitude, or None when the data is already there."""
     if crs is None:
