@@ -292,7 +292,7 @@ def _instant_bounds(value: Any) -> tuple[datetime | date | None, datetime | date
 
 
 def _epoch_bounds(value: Any) -> tuple[float, float]:
-    from catalogue.index.sqlite.store import OPEN_END, OPEN_START, epoch
+    from catalogue.index.sqlite.rows import OPEN_END, OPEN_START, epoch
 
     start, end = _instant_bounds(value)
     return (

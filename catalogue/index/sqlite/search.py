@@ -12,12 +12,11 @@ from shapely.geometry import box as make_box
 
 from catalogue.errors import QueryError
 from catalogue.index.sqlite.cql import Column, CQLToSQL
+from catalogue.index.sqlite.rows import OPEN_END, OPEN_START
 from catalogue.query import FacetValue, Field, SearchQuery, SearchResult, TimeInterval
 
 T = TypeVar("T")
 
-OPEN_START = -1e18
-OPEN_END = 1e18
 # Above this share of a collection's extent a bbox is answered by scanning, not the R*Tree.
 RTREE_MAX_SHARE = 0.3
 

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-import hashlib
-import math
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from catalogue.errors import ConfigError, IndexBackendError, NotFoundError
-from catalogue.geometry import GeometryError, geometry_bounds
 from catalogue.index.protocol import CollectionInfo, UpsertStats
 from catalogue.index.sqlite import schema
+from catalogue.index.sqlite.rows import (
+    OPEN_END,
+    OPEN_START,
+    PreparedItem,
+    dataset_from_row,
+    epoch,
+    infer_fields,
+    iso,
+    item_from_row,
+    unpack,
+)
 from catalogue.index.sqlite.search import DATASET_FIELDS, DatasetSearch, ItemSearch
 from catalogue.model import Dataset, Item
 from catalogue.query import Field, SearchQuery, SearchResult
@@ -27,91 +34,6 @@ if TYPE_CHECKING:
 
 BATCH = 5000
 FIELD_SAMPLE = 2000
-OPEN_START = -1e18
-OPEN_END = 1e18
-
-
-def epoch(value: str | None) -> float | None:
-    """ISO 8601 to seconds since 1970 (UTC assumed where no offset is given)."""
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value if len(value) != 10 else value + "T00:00:00+00:00")
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC).timestamp()
-    return parsed.timestamp()
-
-
-def item_time(item: Item) -> tuple[float | None, float | None]:
-    """An item's time as (start, end) seconds; an instant has start == end, ``..`` is open."""
-    start_text, end_text = item.time_start, item.time_end
-    if start_text is None and end_text is None:
-        return None, None
-    start = OPEN_START if start_text in (None, "..") else epoch(start_text)
-    if end_text is None:
-        return start, start if start_text not in (None, "..") else OPEN_END
-    return start, OPEN_END if end_text == ".." else epoch(end_text)
-
-
-class _PreparedItem:
-    """An item with its row values computed, or the reason it cannot be stored."""
-
-    __slots__ = ("dataset_id", "digest", "error", "id", "text", "values")
-
-    def __init__(self, item: Item) -> None:
-        self.id = item.id
-        self.dataset_id = item.dataset_id
-        self.error: str | None = None
-        self.digest = ""
-        self.values: tuple[Any, ...] = ()
-        self.text = ""
-        try:
-            if item.geometry is not None:
-                box: tuple[Any, ...] = geometry_bounds(item.geometry)
-                geometry = orjson.dumps(item.geometry)
-            else:
-                box, geometry = (None, None, None, None), b"null"
-            properties = orjson.dumps(item.properties)
-            start, end = item_time(item)
-        except (GeometryError, ValueError, TypeError, orjson.JSONEncodeError) as exc:
-            self.error = str(exc)
-            return
-        hasher = hashlib.blake2b(geometry, digest_size=12)
-        hasher.update(properties)
-        hasher.update(f"{item.time_start}/{item.time_end}".encode())
-        self.digest = hasher.hexdigest()
-        self.values = (
-            start,
-            end,
-            *box,
-            None if item.geometry is None else geometry.decode(),
-            properties.decode(),
-        )
-        self.text = item_text(item.properties)
-
-
-def _unpack(width: int) -> str:
-    """SQL selecting the fields of a JSON array row from ``json_each``."""
-    return ", ".join(f"value ->> {i}" for i in range(width))
-
-
-def item_text(properties: dict[str, Any]) -> str:
-    """The words of an item for full-text search: its string values (nested ones too)."""
-    out: list[str] = []
-    nested: list[Any] = []
-    for value in properties.values():
-        if type(value) is str:
-            out.append(value)
-        elif isinstance(value, (dict, list)):
-            nested.append(value)
-    while nested:
-        value = nested.pop()
-        if isinstance(value, str):
-            out.append(value)
-        elif isinstance(value, dict):
-            nested.extend(value.values())
-        elif isinstance(value, list):
-            nested.extend(value)
-    return " ".join(out)
 
 
 class SQLiteIndex:
@@ -187,9 +109,9 @@ class SQLiteIndex:
         self, records: Iterable[Dataset | Item], *, run_id: str, batch_size: int = BATCH
     ) -> UpsertStats:
         stats = UpsertStats()
-        batch: list[Dataset | _PreparedItem] = []
+        batch: list[Dataset | PreparedItem] = []
         for record in records:
-            batch.append(_PreparedItem(record) if isinstance(record, Item) else record)
+            batch.append(PreparedItem(record) if isinstance(record, Item) else record)
             if len(batch) >= batch_size:
                 stats += self._upsert_batch(batch, run_id)
                 batch = []
@@ -197,12 +119,12 @@ class SQLiteIndex:
             stats += self._upsert_batch(batch, run_id)
         return stats
 
-    def _upsert_batch(self, batch: list[Dataset | _PreparedItem], run_id: str) -> UpsertStats:
+    def _upsert_batch(self, batch: list[Dataset | PreparedItem], run_id: str) -> UpsertStats:
         stats = UpsertStats()
         with self._write(bump=False) as conn:
             run = self._run_no(conn, run_id)
             datasets = [r for r in batch if isinstance(r, Dataset)]
-            items = [r for r in batch if isinstance(r, _PreparedItem)]
+            items = [r for r in batch if isinstance(r, PreparedItem)]
             for dataset in datasets:
                 self._upsert_dataset(conn, dataset, run, stats)
             if stats.added or stats.updated:
@@ -286,9 +208,9 @@ class SQLiteIndex:
         return rid
 
     def _upsert_items(
-        self, conn: sqlite3.Connection, items: list[_PreparedItem], run: int, stats: UpsertStats
+        self, conn: sqlite3.Connection, items: list[PreparedItem], run: int, stats: UpsertStats
     ) -> None:
-        by_ds: dict[int, dict[str, _PreparedItem]] = {}
+        by_ds: dict[int, dict[str, PreparedItem]] = {}
         for item in items:
             if item.error is not None:
                 stats.failed.append((item.id, item.error))
@@ -355,16 +277,16 @@ class SQLiteIndex:
             columns = "rid, ds, id, run, hash, t_start, t_end, minx, miny, maxx, maxy, "
             columns += "geometry, properties"
             conn.execute(
-                f"INSERT INTO items({columns}) SELECT {_unpack(13)} FROM json_each(?)",
+                f"INSERT INTO items({columns}) SELECT {unpack(13)} FROM json_each(?)",
                 (orjson.dumps(inserts).decode(),),
             )
             if boxes:
                 conn.execute(
-                    f"INSERT INTO items_rtree SELECT {_unpack(7)} FROM json_each(?)",
+                    f"INSERT INTO items_rtree SELECT {unpack(7)} FROM json_each(?)",
                     (orjson.dumps(boxes).decode(),),
                 )
             conn.execute(
-                f"INSERT INTO items_fts(rowid, text) SELECT {_unpack(2)} FROM json_each(?)",
+                f"INSERT INTO items_fts(rowid, text) SELECT {unpack(2)} FROM json_each(?)",
                 (orjson.dumps(texts).decode(),),
             )
 
@@ -431,7 +353,7 @@ class SQLiteIndex:
                     "min(t_start), max(t_end) FROM items WHERE ds = ?",
                     (rid,),
                 ).fetchone()
-                fields = _infer_fields(
+                fields = infer_fields(
                     orjson.loads(r[0])
                     for r in conn.execute(
                         "SELECT properties FROM items WHERE ds = ? LIMIT ?", (rid, FIELD_SAMPLE)
@@ -439,7 +361,7 @@ class SQLiteIndex:
                 )
                 items_box = [minx, miny, maxx, maxy] if minx is not None else None
                 # an item with an open start or end leaves the extent open on that side
-                items_time = [_iso(t0), _iso(t1)] if t0 is not None else None
+                items_time = [iso(t0), iso(t1)] if t0 is not None else None
                 derived = {
                     "fields": [[f.name, f.type] for f in fields],
                     "bbox": items_box,
@@ -575,75 +497,3 @@ def _rebuild_rtree(conn: sqlite3.Connection, ds: int, extent: list[float] | None
         f"CASE {strip} % 2 WHEN 0 THEN miny ELSE -miny END",
         (ds, x0, width, strips, x0, width, strips),
     )
-
-
-def dataset_from_row(row: Sequence[Any]) -> Dataset:
-    doc = orjson.loads(row[0])
-    doc["item_count"] = row[1]
-    derived = orjson.loads(row[2]) if row[2] else {}
-    if not doc.get("spatial") and derived.get("bbox"):
-        doc["spatial"] = derived["bbox"]
-    if not doc.get("temporal") and derived.get("time"):
-        doc["temporal"] = derived["time"]
-    return Dataset.from_dict(doc)
-
-
-def item_from_row(row: Sequence[Any]) -> Item:
-    start, end = row[4], row[5]
-    time_start = time_end = None
-    if start is not None:
-        time_start = _iso(start) if start > OPEN_START else ".."
-        if end != start:
-            time_end = _iso(end) if end < OPEN_END else ".."
-    return Item(
-        id=row[0],
-        dataset_id=row[1],
-        geometry=orjson.loads(row[2]) if row[2] else None,
-        properties=orjson.loads(row[3]),
-        time_start=time_start,
-        time_end=time_end,
-    )
-
-
-def _iso(value: float | None) -> str | None:
-    if value is None or not math.isfinite(value) or value <= OPEN_START or value >= OPEN_END:
-        return None
-    moment = datetime.fromtimestamp(value, UTC)
-    text = moment.isoformat(timespec="seconds" if moment.microsecond == 0 else "milliseconds")
-    return text.replace("+00:00", "Z")
-
-
-def _infer_fields(samples: Iterable[dict[str, Any]]) -> tuple[Field, ...]:
-    kinds: dict[str, set[str]] = {}
-    for properties in samples:
-        for name, value in properties.items():
-            kinds.setdefault(name, set()).add(_json_type(value))
-    out = []
-    for name, seen in kinds.items():
-        seen.discard("null")
-        if not seen:
-            kind = "string"
-        elif len(seen) == 1:
-            kind = seen.pop()
-        elif seen <= {"integer", "number"}:
-            kind = "number"
-        else:
-            kind = "string"
-        out.append(Field(name, kind))  # type: ignore[arg-type]
-    return tuple(out)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "string"

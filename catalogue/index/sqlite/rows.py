@@ -1,0 +1,173 @@
+"""Records to rows and rows to records: the value encodings of the embedded index."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from catalogue.geometry import GeometryError, geometry_bounds
+from catalogue.model import Dataset, Item
+from catalogue.query import Field
+
+OPEN_START = -1e18
+OPEN_END = 1e18
+
+
+def epoch(value: str | None) -> float | None:
+    """ISO 8601 to seconds since 1970 (UTC assumed where no offset is given)."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value if len(value) != 10 else value + "T00:00:00+00:00")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC).timestamp()
+    return parsed.timestamp()
+
+
+def item_time(item: Item) -> tuple[float | None, float | None]:
+    """An item's time as (start, end) seconds; an instant has start == end, ``..`` is open."""
+    start_text, end_text = item.time_start, item.time_end
+    if start_text is None and end_text is None:
+        return None, None
+    start = OPEN_START if start_text in (None, "..") else epoch(start_text)
+    if end_text is None:
+        return start, start if start_text not in (None, "..") else OPEN_END
+    return start, OPEN_END if end_text == ".." else epoch(end_text)
+
+
+class PreparedItem:
+    """An item with its row values computed, or the reason it cannot be stored."""
+
+    __slots__ = ("dataset_id", "digest", "error", "id", "text", "values")
+
+    def __init__(self, item: Item) -> None:
+        self.id = item.id
+        self.dataset_id = item.dataset_id
+        self.error: str | None = None
+        self.digest = ""
+        self.values: tuple[Any, ...] = ()
+        self.text = ""
+        try:
+            if item.geometry is not None:
+                box: tuple[Any, ...] = geometry_bounds(item.geometry)
+                geometry = orjson.dumps(item.geometry)
+            else:
+                box, geometry = (None, None, None, None), b"null"
+            properties = orjson.dumps(item.properties)
+            start, end = item_time(item)
+        except (GeometryError, ValueError, TypeError, orjson.JSONEncodeError) as exc:
+            self.error = str(exc)
+            return
+        hasher = hashlib.blake2b(geometry, digest_size=12)
+        hasher.update(properties)
+        hasher.update(f"{item.time_start}/{item.time_end}".encode())
+        self.digest = hasher.hexdigest()
+        self.values = (
+            start,
+            end,
+            *box,
+            None if item.geometry is None else geometry.decode(),
+            properties.decode(),
+        )
+        self.text = item_text(item.properties)
+
+
+def unpack(width: int) -> str:
+    """SQL selecting the fields of a JSON array row from ``json_each``."""
+    return ", ".join(f"value ->> {i}" for i in range(width))
+
+
+def item_text(properties: dict[str, Any]) -> str:
+    """The words of an item for full-text search: its string values (nested ones too)."""
+    out: list[str] = []
+    nested: list[Any] = []
+    for value in properties.values():
+        if type(value) is str:
+            out.append(value)
+        elif isinstance(value, (dict, list)):
+            nested.append(value)
+    while nested:
+        value = nested.pop()
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, dict):
+            nested.extend(value.values())
+        elif isinstance(value, list):
+            nested.extend(value)
+    return " ".join(out)
+
+
+def dataset_from_row(row: Sequence[Any]) -> Dataset:
+    doc = orjson.loads(row[0])
+    doc["item_count"] = row[1]
+    derived = orjson.loads(row[2]) if row[2] else {}
+    if not doc.get("spatial") and derived.get("bbox"):
+        doc["spatial"] = derived["bbox"]
+    if not doc.get("temporal") and derived.get("time"):
+        doc["temporal"] = derived["time"]
+    return Dataset.from_dict(doc)
+
+
+def item_from_row(row: Sequence[Any]) -> Item:
+    start, end = row[4], row[5]
+    time_start = time_end = None
+    if start is not None:
+        time_start = iso(start) if start > OPEN_START else ".."
+        if end != start:
+            time_end = iso(end) if end < OPEN_END else ".."
+    return Item(
+        id=row[0],
+        dataset_id=row[1],
+        geometry=orjson.loads(row[2]) if row[2] else None,
+        properties=orjson.loads(row[3]),
+        time_start=time_start,
+        time_end=time_end,
+    )
+
+
+def iso(value: float | None) -> str | None:
+    if value is None or not math.isfinite(value) or value <= OPEN_START or value >= OPEN_END:
+        return None
+    moment = datetime.fromtimestamp(value, UTC)
+    text = moment.isoformat(timespec="seconds" if moment.microsecond == 0 else "milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def infer_fields(samples: Iterable[dict[str, Any]]) -> tuple[Field, ...]:
+    kinds: dict[str, set[str]] = {}
+    for properties in samples:
+        for name, value in properties.items():
+            kinds.setdefault(name, set()).add(_json_type(value))
+    out = []
+    for name, seen in kinds.items():
+        seen.discard("null")
+        if not seen:
+            kind = "string"
+        elif len(seen) == 1:
+            kind = seen.pop()
+        elif seen <= {"integer", "number"}:
+            kind = "number"
+        else:
+            kind = "string"
+        out.append(Field(name, kind))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
