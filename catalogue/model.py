@@ -123,6 +123,16 @@ class Dataset:
     item_count: int = 0
     """Filled in by the index from the items it holds; not part of the content hash."""
 
+    def organization(self) -> tuple[str, str] | None:
+        """The organization that holds the dataset, as (URL-safe name, title): the one the
+        source names (a CKAN organization), else its publisher."""
+        name, title = self.extras.get("organization"), self.extras.get("organization_title")
+        if name:
+            return str(name), str(title or name)
+        if self.publisher:
+            return slug(self.publisher.name), self.publisher.name
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -173,6 +173,7 @@ class CKANHarvester:
                 "license_id": package.get("license_id"),
                 "license_title": package.get("license_title"),
                 "organization": organization.get("name"),
+                "organization_title": organization.get("title"),
                 "groups": [g.get("name") for g in package.get("groups") or ()],
             },
             provenance=Provenance(

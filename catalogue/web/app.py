@@ -14,6 +14,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from catalogue import __version__
+from catalogue.ckan.actions import Context as CKANContext
+from catalogue.ckan.routes import routes as ckan_routes
 from catalogue.errors import CatalogueError, QueryError
 from catalogue.harvest.report import recent_reports
 from catalogue.index import Index, open_index
@@ -88,6 +90,7 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
             Route("/health", health),
             Route("/harvest/runs", harvest_runs),
             Mount("/ogc", routes=ogc.routes()),
+            *ckan_routes(CKANContext(settings, index)),
         ],
         middleware=middleware,
         exception_handlers={CatalogueError: catalogue_error, Exception: unexpected_error},

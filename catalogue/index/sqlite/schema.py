@@ -14,7 +14,7 @@ from shapely import contains, crosses, disjoint, from_wkb, intersects, overlaps,
 from shapely import equals as geom_equals
 from shapely.geometry import shape
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # remove_diacritics 2 folds ü→u, é→e …, so "Dusseldorf" finds "Düsseldorf".
 TOKENIZER = "unicode61 remove_diacritics 2"
@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS datasets (
     title TEXT NOT NULL,
     kind TEXT NOT NULL,
     publisher TEXT,
+    organization TEXT,
     licence TEXT,
     issued TEXT,
     modified TEXT,

@@ -158,6 +158,7 @@ class SQLiteIndex:
             dataset.title,
             dataset.kind,
             dataset.publisher.name if dataset.publisher else None,
+            (dataset.organization() or (None,))[0],
             dataset.licence,
             dataset.issued,
             dataset.modified,
@@ -167,7 +168,7 @@ class SQLiteIndex:
             orjson.dumps(doc).decode(),
         )
         columns = (
-            "source, run, hash, title, kind, publisher, licence, issued, modified, "
+            "source, run, hash, title, kind, publisher, organization, licence, issued, modified, "
             "t_start, t_end, minx, miny, maxx, maxy, doc"
         )
         if row is None:

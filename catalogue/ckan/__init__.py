@@ -1,0 +1,1 @@
+"""A read-only, CKAN-compatible Action API over the index, for CKAN harvesters and ckanapi."""
