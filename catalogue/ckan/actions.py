@@ -8,6 +8,7 @@ from typing import Any
 
 from catalogue import __version__
 from catalogue.ckan.packages import (
+    DCATDE_LICENCES,
     EU_THEMES,
     dataset_ids_for_name,
     group,
@@ -141,6 +142,8 @@ def _facet_name(ctx: Context, field: str, value: str) -> tuple[str, str]:
     if field == "groups" and value.startswith(EU_THEMES):
         code = value[len(EU_THEMES) :].lower()
         return code, group(code)["title"]
+    if field == "license_id" and value.startswith(DCATDE_LICENCES):
+        return value[len(DCATDE_LICENCES) :], value
     return value, value
 
 

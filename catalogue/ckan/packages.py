@@ -94,13 +94,17 @@ def group(code: str) -> dict[str, Any]:
 
 def licence_fields(dataset: Dataset) -> dict[str, Any]:
     uri = dataset.licence
+    # a package harvested from CKAN keeps its licence id as it was, even an empty one
     licence_id = dataset.extras.get("license_id")
-    if not licence_id and uri:
-        licence_id = uri[len(DCATDE_LICENCES) :] if uri.startswith(DCATDE_LICENCES) else uri
-    title = dataset.extras.get("license_title") or licence_id
+    if licence_id is None:
+        if uri and uri.startswith(DCATDE_LICENCES):
+            licence_id = uri[len(DCATDE_LICENCES) :]
+        else:
+            licence_id = uri or "notspecified"
+    title = dataset.extras.get("license_title") or licence_id or "License not specified"
     return {
-        "license_id": licence_id or "notspecified",
-        "license_title": title or "License not specified",
+        "license_id": licence_id,
+        "license_title": title,
         "license_url": uri if uri and uri.startswith("http") else None,
     }
 

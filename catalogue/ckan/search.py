@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 
 import orjson
+from pygeofilter import ast
 
-from catalogue.ckan.packages import EU_THEMES
+from catalogue.ckan.packages import DCATDE_LICENCES, EU_THEMES
 from catalogue.errors import QueryError
 from catalogue.query import SearchQuery, SortKey
 
@@ -126,9 +127,18 @@ def package_search(params: dict[str, object]) -> CKANSearch:
     if unknown:
         raise QueryError(f"facet.field: unknown facets {unknown} (facets: {', '.join(FACETS)})")
     facet_limit = _int(params.get("facet.limit"), "facet.limit", 50)
+    # a licence id matches the id itself and the DCAT-AP.de licence URI it abbreviates
+    licences = [v for f, v in filters if f == "licence"]
+    filters = [(f, v) for f, v in filters if f != "licence"]
+    condition = None
+    for value in licences:
+        spelled = [value] if "://" in value else [value, DCATDE_LICENCES + value]
+        term = ast.In(ast.Attribute("licence"), spelled, False)
+        condition = term if condition is None else ast.And(condition, term)
     query = SearchQuery(
         text=" ".join(words) or None,
         properties=tuple(filters),
+        filter=condition,
         sort=parse_sort(str(params.get("sort") or "")),
         limit=rows,
         offset=start,

@@ -34,6 +34,8 @@ class Column:
     """For ``time``: SQL of the interval's start and end in epoch seconds."""
     box: tuple[str, str, str, str] | None = None
     """For ``geometry``: SQL of minx, miny, maxx, maxy columns."""
+    terms: str | None = None
+    """For ``array``: the field name its values are indexed under in a terms table."""
 
 
 Resolver = Callable[[str], Column]

@@ -14,7 +14,7 @@ from shapely import contains, crosses, disjoint, from_wkb, intersects, overlaps,
 from shapely import equals as geom_equals
 from shapely.geometry import shape
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # remove_diacritics 2 folds ü→u, é→e …, so "Dusseldorf" finds "Düsseldorf".
 TOKENIZER = "unicode61 remove_diacritics 2"
@@ -43,6 +43,15 @@ CREATE TABLE IF NOT EXISTS datasets (
     doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS datasets_source ON datasets(source);
+CREATE INDEX IF NOT EXISTS datasets_organization ON datasets(organization);
+CREATE INDEX IF NOT EXISTS datasets_licence ON datasets(licence);
+CREATE INDEX IF NOT EXISTS datasets_kind ON datasets(kind);
+-- the values of datasets' list fields (keywords, themes, language, format), for filters and facets
+CREATE TABLE IF NOT EXISTS dataset_terms (
+    rid INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dataset_terms_value ON dataset_terms(field, value, rid);
+CREATE INDEX IF NOT EXISTS dataset_terms_rid ON dataset_terms(rid);
 CREATE VIRTUAL TABLE IF NOT EXISTS datasets_fts
     USING fts5(title, description, keywords, tokenize="{TOKENIZER}");
 CREATE VIRTUAL TABLE IF NOT EXISTS datasets_rtree USING rtree(rid, minx, maxx, miny, maxy);
@@ -71,6 +80,7 @@ CREATE TRIGGER IF NOT EXISTS datasets_delete AFTER DELETE ON datasets BEGIN
     DELETE FROM items WHERE ds = old.rid;
     DELETE FROM datasets_rtree WHERE rid = old.rid;
     DELETE FROM datasets_fts WHERE rowid = old.rid;
+    DELETE FROM dataset_terms WHERE rid = old.rid;
 END;
 """
 

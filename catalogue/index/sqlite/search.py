@@ -130,7 +130,14 @@ class _Search(Generic[T]):
 
     def add_property(self, name: str, value: str) -> None:
         column = self.column(name)
-        if column.kind == "array":
+        if column.kind == "array" and column.terms:
+            self.add(
+                f"{self.alias}.rid IN "
+                "(SELECT rid FROM dataset_terms WHERE field = ? AND value = ?)",
+                column.terms,
+                value,
+            )
+        elif column.kind == "array":
             self.add(
                 f"EXISTS (SELECT 1 FROM json_each({column.expr}) WHERE value = ?)",
                 *column.params,
@@ -172,7 +179,22 @@ class _Search(Generic[T]):
         base = self.from_sql()
         params = list(self.params)
         try:
-            matched = self.conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+            facet_base, facet_params = base, params
+            if self.query.facets and self.where:
+                # the hits are computed once, then counted and faceted from a temporary table
+                self.conn.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS search_hits (rid INTEGER PRIMARY KEY)"
+                )
+                self.conn.execute("DELETE FROM search_hits")
+                self.conn.execute(f"INSERT INTO search_hits SELECT {self.alias}.rid {base}", params)
+                facet_base = (
+                    f"FROM {self.table} {self.alias} "
+                    f"WHERE {self.alias}.rid IN (SELECT rid FROM search_hits)"
+                )
+                facet_params = []
+                matched = self.conn.execute("SELECT count(*) FROM search_hits").fetchone()[0]
+            else:
+                matched = self.conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
             records: list[T] = []
             if self.query.result_type == "results":
                 order, order_params = self.order_sql()
@@ -181,7 +203,9 @@ class _Search(Generic[T]):
                     [*params, *order_params, self.query.limit, self.query.offset],
                 ).fetchall()
                 records = [convert(row) for row in rows]
-            facets = {name: self.facet(name, base, params) for name in self.query.facets}
+            facets = {
+                name: self.facet(name, facet_base, facet_params) for name in self.query.facets
+            }
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc) or "malformed MATCH" in str(exc):
                 raise QueryError(f"cannot search for {self.query.text!r}") from None
@@ -191,13 +215,20 @@ class _Search(Generic[T]):
     def facet(self, name: str, base: str, params: list[Any]) -> list[FacetValue]:
         column = self.column(name)
         limit = self.query.facet_limit
-        if column.kind == "array":
+        if column.kind == "array" and column.terms:
+            scoped = f" AND t.rid IN (SELECT {self.alias}.rid {base})" if self.where else ""
+            sql = (
+                f"SELECT t.value, count(*) FROM dataset_terms t WHERE t.field = ?{scoped} "
+                "GROUP BY t.value ORDER BY 2 DESC, 1 LIMIT ?"
+            )
+            args = [column.terms, *(params if self.where else []), limit]
+        elif column.kind == "array":
             sql = (
                 f"SELECT j.value, count(*) "
                 f"{base.replace('WHERE', f', json_each({column.expr}) j WHERE', 1)} "
                 "GROUP BY j.value ORDER BY 2 DESC, 1 LIMIT ?"
             )
-            args = [*column.params, *self.params, limit]
+            args = [*column.params, *params, limit]
         elif column.kind == "scalar":
             sql = f"SELECT {column.expr} v, count(*) {base} GROUP BY v ORDER BY 2 DESC, 1 LIMIT ?"
             args = [*column.params, *params, limit]
@@ -336,7 +367,7 @@ class DatasetSearch(_Search[T]):
         if name in _DATASET_COLUMNS:
             return Column(_DATASET_COLUMNS[name])
         if name in _DATASET_ARRAYS:
-            return Column(_DATASET_ARRAYS[name], kind="array")
+            return Column(_DATASET_ARRAYS[name], kind="array", terms=name)
         if name in ("geometry", "geom", "spatial"):
             return Column(
                 "json_array(d.minx, d.miny, d.maxx, d.maxy)",

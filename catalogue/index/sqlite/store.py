@@ -184,6 +184,11 @@ class SQLiteIndex:
             conn.execute(f"UPDATE datasets SET {assignments} WHERE rid = ?", (*values, rid))
             conn.execute("DELETE FROM datasets_fts WHERE rowid = ?", (rid,))
             stats.updated += 1
+        conn.execute("DELETE FROM dataset_terms WHERE rid = ?", (rid,))
+        conn.executemany(
+            "INSERT INTO dataset_terms(rid, field, value) VALUES (?, ?, ?)",
+            [(rid, field, value) for field, value in dataset_terms(dataset)],
+        )
         conn.execute(
             "INSERT INTO datasets_fts(rowid, title, description, keywords) VALUES (?, ?, ?, ?)",
             (rid, dataset.title, dataset.description or "", " ".join(dataset.keywords)),
@@ -460,6 +465,15 @@ class SQLiteIndex:
             "SELECT doc, item_count, derived FROM datasets ORDER BY id"
         ):
             yield dataset_from_row(row)
+
+
+def dataset_terms(dataset: Dataset) -> set[tuple[str, str]]:
+    """The (field, value) pairs of a dataset's list fields."""
+    terms = {("keywords", k) for k in dataset.keywords}
+    terms |= {("themes", t) for t in dataset.themes}
+    terms |= {("language", lang) for lang in dataset.language}
+    terms |= {("format", d.format) for d in dataset.distributions if d.format}
+    return terms
 
 
 def _bump_generation(conn: sqlite3.Connection) -> None:
