@@ -21,26 +21,14 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from bench_ckan_harvest import THEMES as THEME_CODES  # noqa: E402
+from bench_ckan_harvest import WORDS  # noqa: E402
 from bench_ogc import CATALOGUE  # noqa: E402
 
 from catalogue.index.sqlite import SQLiteIndex  # noqa: E402
 from catalogue.model import Agent, Dataset, Distribution, Provenance  # noqa: E402
 
-THEMES = ["ENVI", "TRAN", "SOCI", "ECON", "REGI", "EDUC", "HEAL", "GOVE"]
-WORDS = [
-    "Baumkataster",
-    "Radverkehr",
-    "Luftqualität",
-    "Spielplätze",
-    "Parkhäuser",
-    "Haltestellen",
-    "Bebauungspläne",
-    "Wahlergebnisse",
-    "Einwohner",
-    "Ladesäulen",
-    "Denkmäler",
-    "Kitas",
-]
+THEMES = [code.upper() for code in THEME_CODES]
 FACETS = '["tags", "groups", "organization", "res_format", "license_id"]'
 
 

@@ -7,6 +7,7 @@ the index object registered by the web app, and the fields carried in the provid
 from __future__ import annotations
 
 import threading
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
 from pygeoapi.provider.base import (
@@ -48,7 +49,7 @@ def _index(key: str) -> Index:
         raise ProviderInvalidQueryError(user_msg="the catalogue index is not available") from None
 
 
-class _IndexProvider(BaseProvider):  # type: ignore[misc]
+class _IndexProvider(BaseProvider, metaclass=ABCMeta):  # type: ignore[misc]
     def __init__(self, provider_def: dict[str, Any]) -> None:
         super().__init__(provider_def)
         self.index = _index(provider_def["data"])
@@ -107,9 +108,9 @@ class _IndexProvider(BaseProvider):  # type: ignore[misc]
             "numberReturned": len(features),
         }
 
+    @abstractmethod
     def search(self, query: SearchQuery) -> tuple[list[dict[str, Any]], int]:
         """The GeoJSON features answering ``query`` and how many match in all."""
-        raise NotImplementedError  # each provider searches its own kind of record
 
 
 class ItemProvider(_IndexProvider):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -84,7 +85,7 @@ def json_path(name: str) -> str:
     return f'$."{name}"'
 
 
-class _Search(Generic[T]):
+class _Search(ABC, Generic[T]):
     """Shared shape of a search: WHERE conditions, order, paging, count, facets."""
 
     table: str
@@ -102,11 +103,13 @@ class _Search(Generic[T]):
         self.where.append(condition)
         self.params.extend(params)
 
+    @abstractmethod
     def column(self, name: str) -> Column:
-        raise NotImplementedError  # each search names its own columns
+        """What a queryable name stands for in this search's SQL."""
 
+    @abstractmethod
     def select_sql(self) -> str:
-        raise NotImplementedError
+        """The columns a result row is read from."""
 
     def build(self) -> None:
         q = self.query
@@ -151,11 +154,13 @@ class _Search(Generic[T]):
     def coerce(self, name: str, value: str) -> Any:
         return value
 
+    @abstractmethod
     def add_text(self, text: str) -> None:
-        raise NotImplementedError
+        """Restrict to records matching the full-text query (each kind has its FTS table)."""
 
+    @abstractmethod
     def add_bbox(self, bbox: tuple[float, float, float, float]) -> None:
-        raise NotImplementedError
+        """Restrict to records intersecting the box (each kind has its R*Tree)."""
 
     def from_sql(self) -> str:
         where = " AND ".join(self.where) if self.where else "1"
