@@ -17,6 +17,7 @@ from pydantic import Field
 
 from catalogue.errors import HarvestError
 from catalogue.geometry import GeometryError, geometry_bounds
+from catalogue.harvest.contract import SourceHarvester
 from catalogue.model import (
     Agent,
     Contact,
@@ -28,11 +29,10 @@ from catalogue.model import (
     Provenance,
     stable_id,
 )
-from catalogue.settings import SourceSettings
 from harvesters.csv import LAT_NAMES, LON_NAMES
 from harvesters.files import open_source
-from harvesters.filesource import (
-    FileOptions,
+from harvesters.items import (
+    ItemOptions,
     date_or_notice,
     feature_item,
     transformer,
@@ -46,7 +46,7 @@ THEME_CODES = frozenset(
 )
 
 
-class CKANOptions(FileOptions):
+class CKANOptions(ItemOptions):
     fq: str | None = None
     """A Solr filter query, e.g. ``organization:stadt-duesseldorf`` or ``tags:Verkehr``."""
     organization: str | None = None
@@ -59,16 +59,11 @@ class CKANOptions(FileOptions):
     that have latitude/longitude columns (read with ``datastore_search``)."""
 
 
-class CKANHarvester:
+class CKANHarvester(SourceHarvester):
     """Every dataset of a CKAN portal (optionally filtered) as a dataset record."""
 
     Options: ClassVar[type[CKANOptions]] = CKANOptions
-
-    def __init__(self, source: SourceSettings, client: httpx.Client) -> None:
-        self.source = source
-        self.client = client
-        self.options = CKANOptions.model_validate(source.options)
-        self.base = source.url.rstrip("/")
+    options: CKANOptions
 
     def records(self) -> Iterator[Dataset | Item | Problem | Notice]:
         promised: int | None = None
@@ -100,7 +95,7 @@ class CKANHarvester:
         fq = [f for f in (self.options.fq, self._organization_fq()) if f]
         if fq:
             params["fq"] = " AND ".join(fq)
-        url = f"{self.base}{self.options.api_path}/package_search"
+        url = f"{self.endpoint}{self.options.api_path}/package_search"
         response = self.client.get(url, params=params)
         if response.status_code >= 400 and response.status_code != 409:
             raise HarvestError(f"HTTP {response.status_code} from {response.request.url}")
@@ -137,7 +132,7 @@ class CKANHarvester:
                 spatial = geometry_bounds(json.loads(extras["spatial"]))
             except (ValueError, GeometryError) as exc:
                 notices.append(f"dataset {name}: spatial extent left out: {exc}")
-        landing = f"{self.base}/dataset/{name}"
+        landing = f"{self.endpoint}/dataset/{name}"
         organization = package.get("organization") or {}
         publisher_name = (
             extras.get("publisher_name") or organization.get("title") or organization.get("name")
@@ -213,7 +208,7 @@ class CKANHarvester:
     def _datastore_items(
         self, dataset_id: str, resource_id: str, prefix: str
     ) -> Iterator[Item | Problem | Notice]:
-        url = f"{self.base}{self.options.api_path}/datastore_search"
+        url = f"{self.endpoint}{self.options.api_path}/datastore_search"
         offset, total, lat, lon = 0, None, None, None
         while True:
             response = self.client.get(

@@ -16,9 +16,9 @@ from catalogue.errors import HarvestError
 from catalogue.geometry import GeometryError, geometry_bounds
 from catalogue.model import Dataset, Item, Problem
 from harvesters.files import open_source
-from harvesters.filesource import (
-    FileHarvester,
-    FileOptions,
+from harvesters.filesource import FileHarvester
+from harvesters.items import (
+    ItemOptions,
     item_times,
     transform_geometry,
     transformer,
@@ -30,7 +30,7 @@ LON_NAMES = ("lon", "lng", "long", "longitude", "laenge", "länge", "laengengrad
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "geometrie")
 
 
-class CSVOptions(FileOptions):
+class CSVOptions(ItemOptions):
     delimiter: str | None = None
     """One character; sniffed from the header line when not given (``,`` ``;`` tab ``|``)."""
     encoding: str = "utf-8-sig"

@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
-import httpx
 from owslib.csw import CswRecord
 from owslib.iso import MD_Metadata
 from pydantic import Field
 
 from catalogue.errors import HarvestError
-from catalogue.harvest.contract import HarvesterOptions
+from catalogue.harvest.contract import HarvesterOptions, SourceHarvester
 from catalogue.model import (
     Agent,
     Contact,
@@ -25,9 +24,8 @@ from catalogue.model import (
     Provenance,
     stable_id,
 )
-from catalogue.settings import SourceSettings
-from harvesters.filesource import date_or_notice
 from harvesters.gml import local
+from harvesters.items import date_or_notice
 from harvesters.safexml import parse_xml
 
 ISO = "http://www.isotc211.org/2005/gmd"
@@ -43,16 +41,11 @@ class CSWOptions(HarvesterOptions):
     """An OGC CQL constraint, e.g. ``AnyText LIKE '%Düsseldorf%'``."""
 
 
-class CSWHarvester:
+class CSWHarvester(SourceHarvester):
     """Every record of a CSW catalogue as a dataset record."""
 
     Options: ClassVar[type[CSWOptions]] = CSWOptions
-
-    def __init__(self, source: SourceSettings, client: httpx.Client) -> None:
-        self.source = source
-        self.client = client
-        self.options = CSWOptions.model_validate(source.options)
-        self.base = source.url.split("?", 1)[0]
+    options: CSWOptions
 
     def records(self) -> Iterator[Dataset | Item | Problem | Notice]:
         position = 1
@@ -101,16 +94,16 @@ class CSWHarvester:
                     "constraint": self.options.constraint,
                 }
             )
-        response = self.client.get(self.base, params=params)
+        response = self.client.get(self.endpoint, params=params)
         if response.status_code >= 400:
             raise HarvestError(f"HTTP {response.status_code} from {response.request.url}")
-        root = parse_xml(response.content, self.base)
+        root = parse_xml(response.content, self.endpoint)
         if local(root.tag) == "ExceptionReport":
             text = " ".join(t.strip() for t in root.itertext() if t.strip())
-            raise HarvestError(f"{self.base}: the catalogue reports: {text[:300]}")
+            raise HarvestError(f"{self.endpoint}: the catalogue reports: {text[:300]}")
         results = next((e for e in root.iter() if local(e.tag) == "SearchResults"), None)
         if results is None:
-            raise HarvestError(f"{self.base}: no csw:SearchResults in the GetRecords answer")
+            raise HarvestError(f"{self.endpoint}: no csw:SearchResults in the GetRecords answer")
         return results
 
     def _record(self, element: Any, position: int) -> Iterator[Dataset | Problem | Notice]:
@@ -245,7 +238,7 @@ class CSWHarvester:
 
     def _provenance(self, identifier: str) -> Provenance:
         url = (
-            f"{self.base}?service=CSW&version=2.0.2&request=GetRecordById"
+            f"{self.endpoint}?service=CSW&version=2.0.2&request=GetRecordById"
             f"&outputSchema={ISO}&elementSetName=full&id={identifier}"
         )
         return Provenance(self.source.name, self.source.type, url, identifier)

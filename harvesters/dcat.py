@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
-import httpx
 import rdflib
 from pydantic import Field
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
@@ -17,7 +16,7 @@ from shapely.errors import ShapelyError
 from shapely.geometry import shape
 
 from catalogue.errors import HarvestError
-from catalogue.harvest.contract import HarvesterOptions
+from catalogue.harvest.contract import HarvesterOptions, SourceHarvester
 from catalogue.model import (
     Agent,
     Contact,
@@ -29,8 +28,7 @@ from catalogue.model import (
     Provenance,
     stable_id,
 )
-from catalogue.settings import SourceSettings
-from harvesters.filesource import date_or_notice
+from harvesters.items import date_or_notice
 from harvesters.safexml import refuse_unsafe_xml
 
 HYDRA = rdflib.Namespace("http://www.w3.org/ns/hydra/core#")
@@ -68,15 +66,11 @@ class DCATOptions(HarvesterOptions):
     """A safety limit on Hydra pages followed."""
 
 
-class DCATHarvester:
+class DCATHarvester(SourceHarvester):
     """Every ``dcat:Dataset`` of a catalogue (all its Hydra pages) as a dataset record."""
 
     Options: ClassVar[type[DCATOptions]] = DCATOptions
-
-    def __init__(self, source: SourceSettings, client: httpx.Client) -> None:
-        self.source = source
-        self.client = client
-        self.options = DCATOptions.model_validate(source.options)
+    options: DCATOptions
 
     def records(self) -> Iterator[Dataset | Item | Problem | Notice]:
         url: str | None = self.source.url

@@ -1,57 +1,22 @@
-"""What the file source types (GeoJSON, CSV) share: options, the dataset record, time values
-and coordinate transformation."""
+"""The one-file source types' base: one dataset per file, its records the items."""
 
 from __future__ import annotations
 
-import re
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import httpx
-from pydantic import field_validator
-from pyproj import CRS, Transformer
-
-from catalogue.errors import QueryError
-from catalogue.geometry import GeometryError, geometry_bounds
-from catalogue.harvest.contract import HarvesterOptions
+from catalogue.harvest.contract import SourceHarvester
 from catalogue.harvest.metadata import configured_dataset
-from catalogue.model import Dataset, Distribution, Item, Problem
-from catalogue.query import parse_datetime
-from catalogue.settings import SourceSettings
+from catalogue.model import Dataset, Distribution
+from harvesters.items import ItemOptions
 
 
-class FileOptions(HarvesterOptions):
-    id_field: str | None = None
-    """Property whose value is the item id (default: the feature id, else the position)."""
-    datetime_field: str | None = None
-    """Property holding the item's instant."""
-    start_field: str | None = None
-    end_field: str | None = None
-    """Properties holding the start and end of the item's interval."""
-    crs: str | None = None
-    """The CRS coordinates are given in (e.g. ``EPSG:25832``); transformed to EPSG:4326."""
-
-    @field_validator("crs")
-    @classmethod
-    def _known_crs(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                CRS.from_user_input(value)
-            except Exception:
-                raise ValueError(f"unknown CRS {value!r}") from None
-        return value
-
-
-class FileHarvester:
+class FileHarvester(SourceHarvester):
     """Base of the one-file source types: one dataset per file, its records the items."""
 
-    Options: ClassVar[type[FileOptions]] = FileOptions
+    Options: ClassVar[type[ItemOptions]] = ItemOptions
+    options: ItemOptions
     media_type = "application/octet-stream"
     format = "FILE"
-
-    def __init__(self, source: SourceSettings, client: httpx.Client) -> None:
-        self.source = source
-        self.client = client
-        self.options = self.Options.model_validate(source.options)
 
     def dataset(self) -> Dataset:
         """The file's dataset; a file on the web is also its distribution."""
@@ -63,141 +28,3 @@ class FileHarvester:
             format=self.format,
         )
         return configured_dataset(self.source, distributions=(distribution,) if remote else ())
-
-
-def feature_item(
-    dataset_id: str,
-    position: int,
-    feature: Any,
-    options: FileOptions,
-    to_wgs84: Transformer | None,
-    *,
-    label: str = "feature",
-    id_prefix: str = "",
-) -> Item | Problem:
-    """A GeoJSON feature as an item of ``dataset_id``, or the reason it cannot be one."""
-    where = f"{label} {position}"
-    if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        return Problem(where, "not a GeoJSON Feature")
-    properties = feature.get("properties") or {}
-    if not isinstance(properties, dict):
-        return Problem(where, "properties is not an object")
-    if options.id_field and properties.get(options.id_field) not in (None, ""):
-        local_id = str(properties[options.id_field])
-    elif feature.get("id") not in (None, ""):
-        local_id = str(feature["id"])
-    else:
-        local_id = str(position)
-    item_id = id_prefix + local_id
-    where = f"{label} {position} (id {item_id})"
-    geometry = feature.get("geometry")
-    try:
-        if geometry is not None:
-            if to_wgs84 is not None:
-                geometry = transform_geometry(geometry, to_wgs84)
-            geometry_bounds(geometry)
-        start, end = item_times(properties, options)
-    except (GeometryError, ValueError, TypeError) as exc:
-        return Problem(where, str(exc))
-    return Item(item_id, dataset_id, geometry, properties, start, end)
-
-
-def item_times(properties: dict[str, Any], options: FileOptions) -> tuple[str | None, str | None]:
-    """The item's time from the configured properties, normalised to ISO 8601 UTC.
-
-    An instant is ``(start, None)``; an interval whose end property is empty is open (``..``).
-    Raises ``ValueError`` for a value that is not a date or date-time.
-    """
-    if options.datetime_field:
-        return _iso(properties.get(options.datetime_field), options.datetime_field), None
-    start = (
-        _iso(properties.get(options.start_field), options.start_field)
-        if options.start_field
-        else None
-    )
-    if not options.end_field:
-        return start, None
-    end = _iso(properties.get(options.end_field), options.end_field, end=True)
-    if start is None and end is None:
-        return None, None
-    return start or "..", end or ".."
-
-
-_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-
-
-def _iso(value: Any, name: str | None, *, end: bool = False) -> str | None:
-    if value is None or value == "":
-        return None
-    if type(value) is str and _CANONICAL.fullmatch(value):
-        return value  # already what this function makes
-    try:
-        moment = parse_datetime(str(value), end=end)
-    except QueryError:
-        raise ValueError(f"{name}: not a date or date-time: {value!r}") from None
-    text = moment.isoformat(timespec="seconds" if moment.microsecond == 0 else "milliseconds")
-    return text.replace("+00:00", "Z")
-
-
-def date_or_notice(value: Any, what: str, notices: list[str]) -> str | None:
-    """A metadata date as ISO 8601 UTC; a value that is no date adds a notice and gives None
-    (the record is kept without it)."""
-    if value is None or str(value).strip() == "":
-        return None
-    text = str(value).strip()
-    if len(text) > 10 and "T" not in text and " " not in text:  # 2024-01-01+02:00 and the like
-        text = text[:10]
-    try:
-        moment = parse_datetime(text)
-    except QueryError:
-        notices.append(f"{what} {value!r} is not a date; left out")
-        return None
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def transformer(crs: str | None) -> Transformer | None:
-    """A transformer to EPSG:4326 longitude/latitude, or None when the data is already there."""
-    if crs is None:
-        return None
-    source = CRS.from_user_input(crs)
-    if source == CRS.from_epsg(4326) or source == CRS.from_user_input("OGC:CRS84"):
-        return None
-    return Transformer.from_crs(source, "OGC:CRS84", always_xy=True)
-
-
-def transform_geometry(geometry: dict[str, Any], tr: Transformer) -> dict[str, Any]:
-    """Transform a GeoJSON geometry's coordinates with ``tr``."""
-
-    def walk(coords: Any) -> Any:
-        if coords and isinstance(coords[0], (int, float)):
-            x, y = tr.transform(coords[0], coords[1])
-            return [round(x, 7), round(y, 7), *coords[2:]]
-        return [walk(c) for c in coords]
-
-    if geometry.get("type") == "GeometryCollection":
-        return {
-            **geometry,
-            "geometries": [transform_geometry(g, tr) for g in geometry["geometries"]],
-        }
-    return {**geometry, "coordinates": walk(geometry.get("coordinates"))}
-
-
-_INT = re.compile(r"^-?(0|[1-9][0-9]*)$")
-_FLOAT = re.compile(
-    r"^-?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]+)?$|^-?[1-9][0-9]*[eE][-+]?[0-9]+$"
-)
-
-
-def typed_value(value: str) -> Any:
-    """A text value as the number or boolean it spells (codes with leading zeros stay text)."""
-    text = value.strip()
-    if text == "":
-        return None
-    if _INT.match(text):
-        number = int(text)
-        return number if abs(number) < 2**53 else text
-    if _FLOAT.match(text):
-        return float(text)
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    return value

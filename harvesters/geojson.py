@@ -11,17 +11,13 @@ import orjson
 
 from catalogue.model import Dataset, Item, Problem
 from harvesters.files import open_source
-from harvesters.filesource import (
-    FileHarvester,
-    FileOptions,
-    feature_item,
-    transformer,
-)
+from harvesters.filesource import FileHarvester
+from harvesters.items import ItemOptions, feature_item, transformer
 
 SEQUENCE_SUFFIXES = (".ndjson", ".geojsonl", ".geojsonseq", ".jsonl", ".geojsons")
 
 
-class GeoJSONOptions(FileOptions):
+class GeoJSONOptions(ItemOptions):
     format: Literal["auto", "collection", "sequence"] = "auto"
     """``auto`` decides by the file name, then by the first line."""
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pyproj import CRS, Transformer
 
-from harvesters.filesource import typed_value
+from harvesters.items import typed_value
 
 GML_NAMESPACES = ("http://www.opengis.net/gml/3.2", "http://www.opengis.net/gml")
 GEOMETRY_TAGS = {

@@ -10,34 +10,29 @@ import httpx
 from pydantic import Field
 
 from catalogue.errors import HarvestError
+from catalogue.harvest.contract import SourceHarvester
 from catalogue.harvest.metadata import configured_dataset
 from catalogue.model import Dataset, Distribution, Item, Notice, Problem
-from catalogue.settings import SourceSettings
-from harvesters.filesource import FileOptions, feature_item, transformer
+from harvesters.items import ItemOptions, feature_item, transformer
 
 JSON_TYPES = ("application/geo+json", "application/json")
 
 
-class OGCAPIFeaturesOptions(FileOptions):
+class OGCAPIFeaturesOptions(ItemOptions):
     collections: tuple[str, ...] = ()
     """Only these collection ids (default: every collection of item type feature)."""
     limit: int = Field(1000, ge=1, le=10_000)
     """Items per page asked for."""
 
 
-class OGCAPIFeaturesHarvester:
+class OGCAPIFeaturesHarvester(SourceHarvester):
     """One dataset per collection; every feature an item."""
 
     Options: ClassVar[type[OGCAPIFeaturesOptions]] = OGCAPIFeaturesOptions
-
-    def __init__(self, source: SourceSettings, client: httpx.Client) -> None:
-        self.source = source
-        self.client = client
-        self.options = OGCAPIFeaturesOptions.model_validate(source.options)
-        self.base = source.url.rstrip("/")
+    options: OGCAPIFeaturesOptions
 
     def records(self) -> Iterator[Dataset | Item | Problem | Notice]:
-        listing = self._get_json(f"{self.base}/collections", {"f": "json"})
+        listing = self._get_json(f"{self.endpoint}/collections", {"f": "json"})
         collections = [c for c in listing.get("collections") or () if isinstance(c, dict)]
         wanted = set(self.options.collections)
         found = {str(c.get("id")) for c in collections}
@@ -56,7 +51,7 @@ class OGCAPIFeaturesHarvester:
 
     def _dataset(self, collection: dict[str, Any]) -> Dataset:
         cid = str(collection["id"])
-        items_url = f"{self.base}/collections/{cid}/items"
+        items_url = f"{self.endpoint}/collections/{cid}/items"
         extent = collection.get("extent") or {}
         bbox = ((extent.get("spatial") or {}).get("bbox") or [None])[0]
         interval = ((extent.get("temporal") or {}).get("interval") or [None])[0]
@@ -90,7 +85,7 @@ class OGCAPIFeaturesHarvester:
         )
 
     def _items(self, cid: str, dataset_id: str, to_wgs84: Any) -> Iterator[Item | Problem | Notice]:
-        url: str | None = f"{self.base}/collections/{cid}/items"
+        url: str | None = f"{self.endpoint}/collections/{cid}/items"
         params: dict[str, Any] | None = {"f": "json", "limit": self.options.limit}
         visited: set[str] = set()
         promised: int | None = None

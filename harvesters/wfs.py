@@ -14,17 +14,17 @@ from pydantic import Field
 
 from catalogue.errors import HarvestError
 from catalogue.geometry import GeometryError, geometry_bounds
+from catalogue.harvest.contract import SourceHarvester
 from catalogue.harvest.metadata import configured_dataset
 from catalogue.model import Dataset, Distribution, Item, Notice, Problem
-from catalogue.settings import SourceSettings
 from harvesters import gml
-from harvesters.filesource import FileOptions, item_times, transform_geometry, transformer
+from harvesters.items import ItemOptions, item_times, transform_geometry, transformer
 from harvesters.safexml import parse_xml, refuse_unsafe_xml
 
 JSON_FORMATS = ("application/json", "application/geo+json", "json", "geojson")
 
 
-class WFSOptions(FileOptions):
+class WFSOptions(ItemOptions):
     version: Literal["2.0.0", "1.1.0"] = "2.0.0"
     typenames: tuple[str, ...] = ()
     """Only these feature types (default: all the capabilities list)."""
@@ -34,16 +34,11 @@ class WFSOptions(FileOptions):
     """Force an output format; by default GeoJSON where offered, else GML."""
 
 
-class WFSHarvester:
+class WFSHarvester(SourceHarvester):
     """One dataset per feature type; every feature an item."""
 
     Options: ClassVar[type[WFSOptions]] = WFSOptions
-
-    def __init__(self, source: SourceSettings, client: httpx.Client) -> None:
-        self.source = source
-        self.client = client
-        self.options = WFSOptions.model_validate(source.options)
-        self.base = source.url.split("?", 1)[0]
+    options: WFSOptions
 
     def records(self) -> Iterator[Dataset | Item | Problem | Notice]:
         caps_params = {
@@ -51,12 +46,12 @@ class WFSHarvester:
             "request": "GetCapabilities",
             "version": self.options.version,
         }
-        data = self._get(self.base, caps_params).content
-        refuse_unsafe_xml(data, self.base)
+        data = self._get(self.endpoint, caps_params).content
+        refuse_unsafe_xml(data, self.endpoint)
         try:
-            service = WebFeatureService(self.base, version=self.options.version, xml=data)
+            service = WebFeatureService(self.endpoint, version=self.options.version, xml=data)
         except Exception as exc:  # OWSLib raises what its XML handling meets
-            raise HarvestError(f"{self.base}: not a WFS capabilities document: {exc}") from None
+            raise HarvestError(f"{self.endpoint}: not a WFS capabilities document: {exc}") from None
         output_format = self.options.output_format or _choose_format(service)
         wanted = set(self.options.typenames)
         for missing in sorted(wanted - set(service.contents)):
@@ -70,7 +65,7 @@ class WFSHarvester:
 
     def _dataset(self, name: str, feature_type: Any) -> Dataset:
         box = feature_type.boundingBoxWGS84
-        caps = f"{self.base}?service=WFS&request=GetCapabilities&version={self.options.version}"
+        caps = f"{self.endpoint}?service=WFS&request=GetCapabilities&version={self.options.version}"
         return configured_dataset(
             self.source,
             identifier=name,
@@ -107,7 +102,7 @@ class WFSHarvester:
                 "startIndex": start,
                 "outputFormat": output_format,
             }
-            response = self._get(self.base, params)
+            response = self._get(self.endpoint, params)
             # by what came, not by what was asked: a service asked for GeoJSON may still
             # answer with an XML exception report
             if response.content.lstrip()[:1] == b"<":
@@ -164,7 +159,7 @@ class WFSHarvester:
         try:
             body = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            raise HarvestError(f"{self.base}: GetFeature answer is not JSON: {exc}") from None
+            raise HarvestError(f"{self.endpoint}: GetFeature answer is not JSON: {exc}") from None
         crs_name = ((body.get("crs") or {}).get("properties") or {}).get("name")
         tr = to_wgs84 or (gml.to_wgs84("EPSG:" + crs_name.rsplit(":", 1)[-1]) if crs_name else None)
         page: list[tuple[Any, Any, Any]] = []
@@ -183,10 +178,10 @@ class WFSHarvester:
         return page, matched if isinstance(matched, int) else None
 
     def _gml_page(self, data: bytes) -> tuple[list[tuple[Any, Any, Any]], int | None]:
-        root = parse_xml(data, self.base)
+        root = parse_xml(data, self.endpoint)
         if gml.local(root.tag) == "ExceptionReport":
             text = " ".join(t.strip() for t in root.itertext() if t.strip())
-            raise HarvestError(f"{self.base}: the service reports: {text[:300]}")
+            raise HarvestError(f"{self.endpoint}: the service reports: {text[:300]}")
         srs = None
         for element in root.iter():
             if gml.local(element.tag) == "Envelope" and element.get("srsName"):

@@ -25,6 +25,25 @@ class HarvesterOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SourceHarvester:
+    """A convenient base for source types: keeps the source and client, validates the options.
+
+    Subclasses set ``Options`` and write ``records()``.
+    """
+
+    Options: ClassVar[type[HarvesterOptions]] = HarvesterOptions
+
+    def __init__(self, source: SourceSettings, client: httpx.Client) -> None:
+        self.source = source
+        self.client = client
+        self.options = self.Options.model_validate(source.options)
+
+    @property
+    def endpoint(self) -> str:
+        """The source URL without query string or trailing slash."""
+        return self.source.url.split("?", 1)[0].rstrip("/")
+
+
 class Harvester(Protocol):
     """A source type. Registered in the ``catalogue.harvesters`` entry-point group."""
 
