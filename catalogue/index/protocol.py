@@ -39,6 +39,8 @@ class CollectionInfo:
 
     dataset: Dataset
     fields: tuple[Field, ...]
+    facets: tuple[str, ...] = ()
+    """Fields with few distinct values, counted by ``facets=true``."""
 
 
 @runtime_checkable

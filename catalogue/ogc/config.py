@@ -71,6 +71,7 @@ def _collection(info: CollectionInfo, data_key: str, base_url: str) -> dict[str,
                 "crs": [CRS84],
                 "storage_crs": CRS84,
                 "fields": _fields(info.fields),
+                "facets": list(info.facets),
             }
         ],
     }

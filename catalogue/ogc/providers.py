@@ -49,6 +49,36 @@ def _index(key: str) -> Index:
         raise ProviderInvalidQueryError(user_msg="the catalogue index is not available") from None
 
 
+def search_query(
+    *,
+    offset: int = 0,
+    limit: int = 10,
+    resulttype: str = "results",
+    bbox: list[float] | None = None,
+    datetime_: str | None = None,
+    properties: list[tuple[str, str]] | None = None,
+    sortby: list[dict[str, str]] | None = None,
+    q: str | None = None,
+    filterq: Any = None,
+    facets: tuple[str, ...] = (),
+) -> SearchQuery:
+    """An OGC API items request (as pygeoapi hands it to providers) as the index's query."""
+    if offset > MAX_OFFSET:
+        raise QueryError(f"offset must not exceed {MAX_OFFSET}")
+    return SearchQuery(
+        text=q or None,
+        bbox=bbox_from_numbers([float(n) for n in bbox]) if bbox else None,
+        time=parse_time_interval(datetime_) if datetime_ else None,
+        properties=tuple((k, str(v)) for k, v in properties or ()),
+        filter=filterq,
+        sort=tuple(SortKey(s["property"], s["order"] == "-") for s in sortby or ()),
+        limit=limit,
+        offset=offset,
+        result_type="hits" if resulttype == "hits" else "results",
+        facets=facets,
+    )
+
+
 class _IndexProvider(BaseProvider, metaclass=ABCMeta):  # type: ignore[misc]
     def __init__(self, provider_def: dict[str, Any]) -> None:
         super().__init__(provider_def)
@@ -76,18 +106,16 @@ class _IndexProvider(BaseProvider, metaclass=ABCMeta):  # type: ignore[misc]
     ) -> dict[str, Any]:
         """pygeoapi's query call, answered by :meth:`search` on the index."""
         try:
-            if offset > MAX_OFFSET:
-                raise QueryError(f"offset must not exceed {MAX_OFFSET}")
-            query = SearchQuery(
-                text=q or None,
-                bbox=bbox_from_numbers([float(n) for n in bbox]) if bbox else None,
-                time=parse_time_interval(datetime_) if datetime_ else None,
-                properties=tuple((k, str(v)) for k, v in properties or ()),
-                filter=filterq,
-                sort=tuple(SortKey(s["property"], s["order"] == "-") for s in sortby or ()),
-                limit=limit,
+            query = search_query(
                 offset=offset,
-                result_type="hits" if resulttype == "hits" else "results",
+                limit=limit,
+                resulttype=resulttype,
+                bbox=bbox,
+                datetime_=datetime_,
+                properties=properties,
+                sortby=sortby,
+                q=q,
+                filterq=filterq,
             )
             features, matched = self.search(query)
         except CatalogueError as exc:

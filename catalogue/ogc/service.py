@@ -31,6 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from catalogue.index import Index
 from catalogue.ogc.config import pygeoapi_config
+from catalogue.ogc.items_json import FastItems, invalid_parameter
 from catalogue.ogc.providers import register_index, unregister_index
 from catalogue.settings import Settings
 
@@ -82,6 +83,7 @@ class OGCService:
         self.key = f"index-{uuid.uuid4().hex}"
         self._api: API | None = None
         self._items_api: API | None = None
+        self._fast: FastItems | None = None
         self._generation: int | None = None
         self._lock = threading.Lock()
         register_index(self.key, index)
@@ -100,6 +102,11 @@ class OGCService:
                     self._build()
                     self._generation = generation
         return self._items_api if for_items else self._api  # type: ignore[return-value]
+
+    def fast(self) -> FastItems:
+        """The JSON answers of the index's current generation."""
+        self.api()
+        return self._fast  # type: ignore[return-value]
 
     def _build(self) -> None:
         config = pygeoapi_config(self.settings, self.index, self.key)
@@ -120,6 +127,7 @@ class OGCService:
             },
         }
         self._api, self._items_api = api, items_api
+        self._fast = FastItems(config, self.index)
         log.info("OGC API rebuilt", extra={"collections": len(config["resources"])})
 
     async def call(
@@ -129,6 +137,7 @@ class OGCService:
         *args: Any,
         check: bool = True,
         for_items: bool = False,
+        geojson: bool = False,
     ) -> Response:
         api = await asyncio.to_thread(self.api, for_items=for_items)
         api_request = await APIRequest.from_starlette(request, api.locales)
@@ -145,6 +154,8 @@ class OGCService:
                         "answer": str(content)[:500],
                     },
                 )
+        if geojson and status == 200 and headers.get("Content-Type") == "application/json":
+            headers["Content-Type"] = "application/geo+json"
         response = Response(content, status_code=status)
         response.headers.update(headers)
         return response
@@ -195,21 +206,27 @@ class OGCService:
 
         async def items(request: Request) -> Response:
             if request.query_params.get("sortby", None) == "":
-                return _invalid("sortby must name at least one property")
+                return invalid_parameter("sortby must name at least one property")
+            name = request.path_params["collection_id"]
+            fast = await asyncio.to_thread(self.fast().items, request, name)
+            if fast is not None:
+                return fast
             return await self.call(
                 itemtypes_api.get_collection_items,
                 request,
-                request.path_params["collection_id"],
+                name,
                 check=False,
                 for_items=True,
+                geojson=True,
             )
 
         async def item(request: Request) -> Response:
+            name, identifier = request.path_params["collection_id"], request.path_params["item_id"]
+            fast = await asyncio.to_thread(self.fast().item, request, name, identifier)
+            if fast is not None:
+                return fast
             return await self.call(
-                itemtypes_api.get_collection_item,
-                request,
-                request.path_params["collection_id"],
-                request.path_params["item_id"],
+                itemtypes_api.get_collection_item, request, name, identifier, geojson=True
             )
 
         async def not_allowed(request: Request) -> Response:
@@ -241,10 +258,3 @@ class OGCService:
             ),
             Mount("/static", StaticFiles(directory=STATIC), name="ogc-static"),
         ]
-
-
-def _invalid(message: str) -> Response:
-    return JSONResponse(
-        {"code": "InvalidParameterValue", "type": "InvalidParameterValue", "description": message},
-        status_code=400,
-    )

@@ -137,11 +137,28 @@ def iso(value: float | None) -> str | None:
     return text.replace("+00:00", "Z")
 
 
-def infer_fields(samples: Iterable[dict[str, Any]]) -> tuple[Field, ...]:
+FACET_MAX_VALUES = 50
+"""A text field is offered for facets when a sample of items holds at most this many values."""
+
+
+def describe_fields(
+    samples: Iterable[dict[str, Any]],
+) -> tuple[tuple[Field, ...], tuple[str, ...]]:
+    """The queryable fields seen in sample properties, and those worth counting as facets:
+    text (or lists of text) with few distinct values that repeat across the sample."""
     kinds: dict[str, set[str]] = {}
+    values: dict[str, set[str]] = {}
+    seen_count: dict[str, int] = {}
     for properties in samples:
         for name, value in properties.items():
-            kinds.setdefault(name, set()).add(_json_type(value))
+            kind = _json_type(value)
+            kinds.setdefault(name, set()).add(kind)
+            if kind == "string" or kind == "array":
+                distinct = values.setdefault(name, set())
+                if len(distinct) <= FACET_MAX_VALUES:
+                    texts = value if kind == "array" else (value,)
+                    distinct.update(t for t in texts if isinstance(t, str))
+                    seen_count[name] = seen_count.get(name, 0) + 1
     out = []
     for name, seen in kinds.items():
         seen.discard("null")
@@ -154,7 +171,14 @@ def infer_fields(samples: Iterable[dict[str, Any]]) -> tuple[Field, ...]:
         else:
             kind = "string"
         out.append(Field(name, kind))  # type: ignore[arg-type]
-    return tuple(out)
+    facets = tuple(
+        f.name
+        for f in out
+        if f.type in ("string", "array")
+        and 0 < len(values.get(f.name, ())) <= FACET_MAX_VALUES
+        and len(values[f.name]) * 2 <= seen_count[f.name]
+    )
+    return tuple(out), facets
 
 
 def _json_type(value: Any) -> str:

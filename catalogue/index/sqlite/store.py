@@ -19,8 +19,8 @@ from catalogue.index.sqlite.rows import (
     OPEN_START,
     PreparedItem,
     dataset_from_row,
+    describe_fields,
     epoch,
-    infer_fields,
     iso,
     item_from_row,
     unpack,
@@ -359,7 +359,7 @@ class SQLiteIndex:
                     "min(t_start), max(t_end) FROM items WHERE ds = ?",
                     (rid,),
                 ).fetchone()
-                fields = infer_fields(
+                fields, facets = describe_fields(
                     orjson.loads(r[0])
                     for r in conn.execute(
                         "SELECT properties FROM items WHERE ds = ? LIMIT ?", (rid, FIELD_SAMPLE)
@@ -370,6 +370,7 @@ class SQLiteIndex:
                 items_time = [iso(t0), iso(t1)] if t0 is not None else None
                 derived = {
                     "fields": [[f.name, f.type] for f in fields],
+                    "facets": list(facets),
                     "bbox": items_box,
                     "time": items_time,
                 }
@@ -448,7 +449,8 @@ class SQLiteIndex:
         for row in rows:
             derived = orjson.loads(row[2])
             fields = tuple(Field(name, kind) for name, kind in derived.get("fields", []))
-            out.append(CollectionInfo(dataset_from_row(row), fields))
+            facets = tuple(derived.get("facets", ()))
+            out.append(CollectionInfo(dataset_from_row(row), fields, facets))
         return out
 
     def dataset_fields(self) -> tuple[Field, ...]:
