@@ -214,6 +214,34 @@ def test_sort_paging_hits_and_facets(index: SQLiteIndex) -> None:
     assert [(f.value, f.count) for f in facets] == [("a", 4), ("b", 3), ("c", 3)]
 
 
+def test_facets_count_hits_only_and_follow_new_data(index: SQLiteIndex) -> None:
+    load(
+        index,
+        [
+            point(i, 6.7 + i / 100, 51.2, kind="abc"[i % 3], tags=["x", "y"][: i % 3])
+            for i in range(10)
+        ],
+    )
+    west = SearchQuery(bbox=(6.69, 51.19, 6.745, 51.21), facets=("kind", "tags"), limit=0)
+    result = index.search_items("src", west)  # items 0..4
+    assert result.number_matched == 5
+    assert [(f.value, f.count) for f in result.facets["kind"]] == [("a", 2), ("b", 2), ("c", 1)]
+    assert [(f.value, f.count) for f in result.facets["tags"]] == [("x", 3), ("y", 1)]
+    nothing = index.search_items("src", SearchQuery(bbox=(0, 0, 1, 1), facets=("kind",)))
+    assert nothing.number_matched == 0 and nothing.facets["kind"] == []
+    # a new harvest changes the counts (the cached columns follow the index generation)
+    load(index, [point(i, 6.7 + i / 100, 51.2, kind="z") for i in range(10)], run="r2")
+    west = SearchQuery(bbox=west.bbox, facets=("kind",), limit=0)
+    again = index.search_items("src", west)
+    assert [(f.value, f.count) for f in again.facets["kind"]] == [("z", 5)]
+    # another process's index object sees the same
+    other = SQLiteIndex(index.path, read_mostly=True)
+    try:
+        assert other.search_items("src", west).facets == again.facets
+    finally:
+        other.close()
+
+
 def test_unknown_collection_is_not_found(index: SQLiteIndex) -> None:
     with pytest.raises(NotFoundError):
         index.search_items("nope", SearchQuery())

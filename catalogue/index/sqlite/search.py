@@ -8,11 +8,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 from shapely import to_wkb
 from shapely.geometry import box as make_box
 
 from catalogue.errors import QueryError
 from catalogue.index.sqlite.cql import Column, CQLToSQL
+from catalogue.index.sqlite.facets import FacetColumn, FacetColumns
 from catalogue.index.sqlite.rows import OPEN_END, OPEN_START
 from catalogue.query import FacetValue, Field, SearchQuery, SearchResult, TimeInterval
 
@@ -91,9 +93,15 @@ class _Search(ABC, Generic[T]):
     table: str
     alias: str
 
-    def __init__(self, conn: sqlite3.Connection, query: SearchQuery) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        query: SearchQuery,
+        facet_columns: FacetColumns | None = None,
+    ) -> None:
         self.conn = conn
         self.query = query
+        self.facet_columns = facet_columns
         self.where: list[str] = []
         self.params: list[Any] = []
         self.joins = ""
@@ -184,20 +192,12 @@ class _Search(ABC, Generic[T]):
         base = self.from_sql()
         params = list(self.params)
         try:
-            facet_base, facet_params = base, params
+            hits: np.ndarray | None = None
             if self.query.facets and self.where:
-                # the hits are computed once, then counted and faceted from a temporary table
-                self.conn.execute(
-                    "CREATE TEMP TABLE IF NOT EXISTS search_hits (rid INTEGER PRIMARY KEY)"
-                )
-                self.conn.execute("DELETE FROM search_hits")
-                self.conn.execute(f"INSERT INTO search_hits SELECT {self.alias}.rid {base}", params)
-                facet_base = (
-                    f"FROM {self.table} {self.alias} "
-                    f"WHERE {self.alias}.rid IN (SELECT rid FROM search_hits)"
-                )
-                facet_params = []
-                matched = self.conn.execute("SELECT count(*) FROM search_hits").fetchone()[0]
+                # the hits are read once: their number is the count, their row ids the facets' mask
+                rows = self.conn.execute(f"SELECT {self.alias}.rid {base}", params).fetchall()
+                hits = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                matched = len(hits)
             else:
                 matched = self.conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
             records: list[T] = []
@@ -208,38 +208,47 @@ class _Search(ABC, Generic[T]):
                     [*params, *order_params, self.query.limit, self.query.offset],
                 ).fetchall()
                 records = [convert(row) for row in rows]
-            facets = {
-                name: self.facet(name, facet_base, facet_params) for name in self.query.facets
-            }
+            facets = {name: self.facet(name, hits) for name in self.query.facets}
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc) or "malformed MATCH" in str(exc):
                 raise QueryError(f"cannot search for {self.query.text!r}") from None
             raise
         return SearchResult(records, matched, facets)
 
-    def facet(self, name: str, base: str, params: list[Any]) -> list[FacetValue]:
+    @abstractmethod
+    def scope(self) -> tuple[str, str, list[Any]]:
+        """Which rows a facet column covers: a cache key, and the SQL condition selecting them."""
+
+    def facet(self, name: str, hits: np.ndarray | None) -> list[FacetValue]:
+        """The most frequent values of ``name`` among the hits (None: among all rows)."""
         column = self.column(name)
-        limit = self.query.facet_limit
+        key, condition, args = self.scope()
+        a = self.alias
         if column.kind == "array" and column.terms:
-            scoped = f" AND t.rid IN (SELECT {self.alias}.rid {base})" if self.where else ""
-            sql = (
-                f"SELECT t.value, count(*) FROM dataset_terms t WHERE t.field = ?{scoped} "
-                "GROUP BY t.value ORDER BY 2 DESC, 1 LIMIT ?"
-            )
-            args = [column.terms, *(params if self.where else []), limit]
+            sql = "SELECT rid, value FROM dataset_terms WHERE field = ?"
+            args = [column.terms]
         elif column.kind == "array":
             sql = (
-                f"SELECT j.value, count(*) "
-                f"{base.replace('WHERE', f', json_each({column.expr}) j WHERE', 1)} "
-                "GROUP BY j.value ORDER BY 2 DESC, 1 LIMIT ?"
+                f"SELECT {a}.rid, j.value FROM {self.table} {a}, json_each({column.expr}) j "
+                f"WHERE {condition}"
             )
-            args = [*column.params, *params, limit]
+            args = [*column.params, *args]
         elif column.kind == "scalar":
-            sql = f"SELECT {column.expr} v, count(*) {base} GROUP BY v ORDER BY 2 DESC, 1 LIMIT ?"
-            args = [*column.params, *params, limit]
+            sql = f"SELECT {a}.rid, {column.expr} FROM {self.table} {a} WHERE {condition}"
+            args = [*column.params, *args]
         else:
             raise QueryError(f"cannot count facets of {name!r}")
-        return [FacetValue(r[0], r[1]) for r in self.conn.execute(sql, args) if r[0] is not None]
+        if self.facet_columns is None:
+            facet_column = FacetColumn.read(self.conn.execute(sql, args))
+        else:
+            facet_column = self.facet_columns.column(
+                self.conn, self.generation(), (key, name), sql, args
+            )
+        return facet_column.count(hits, self.query.facet_limit)
+
+    def generation(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0])
 
 
 class ItemSearch(_Search[T]):
@@ -254,8 +263,9 @@ class ItemSearch(_Search[T]):
         dataset_id: str,
         fields: dict[str, str],
         extent: list[float] | None,
+        facet_columns: FacetColumns | None = None,
     ) -> None:
-        super().__init__(conn, query)
+        super().__init__(conn, query, facet_columns)
         self.ds = ds
         self.dataset_id = dataset_id
         self.fields = fields
@@ -272,6 +282,9 @@ class ItemSearch(_Search[T]):
 
     def select_sql(self) -> str:
         return "i.id, NULL, i.geometry, i.properties, i.t_start, i.t_end"
+
+    def scope(self) -> tuple[str, str, list[Any]]:
+        return f"items:{self.ds}", "i.ds = ?", [self.ds]
 
     def run(self, convert: Callable[[Sequence[Any]], T]) -> SearchResult[T]:
         dataset_id = self.dataset_id
@@ -367,6 +380,9 @@ class DatasetSearch(_Search[T]):
 
     def select_sql(self) -> str:
         return "d.doc, d.item_count, d.derived"
+
+    def scope(self) -> tuple[str, str, list[Any]]:
+        return "datasets", "1", []
 
     def column(self, name: str) -> Column:
         if name in _DATASET_COLUMNS:

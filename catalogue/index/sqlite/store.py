@@ -14,6 +14,7 @@ import orjson
 from catalogue.errors import ConfigError, IndexBackendError, NotFoundError
 from catalogue.index.protocol import CollectionInfo, UpsertStats
 from catalogue.index.sqlite import schema
+from catalogue.index.sqlite.facets import FacetColumns
 from catalogue.index.sqlite.rows import (
     OPEN_END,
     OPEN_START,
@@ -48,6 +49,7 @@ class SQLiteIndex:
         # datasets loaded from empty: their R*Tree entries are written once, in spatial order,
         # by refresh_datasets (a tree grown from randomly ordered points is 100x slower to search)
         self._bulk_loading: set[int] = set()
+        self._facet_columns = FacetColumns()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = schema.connect(self.path)
@@ -415,7 +417,7 @@ class SQLiteIndex:
         return item_from_row(row) if row else None
 
     def search_datasets(self, query: SearchQuery) -> SearchResult[Dataset]:
-        search: DatasetSearch[Dataset] = DatasetSearch(self._conn(), query)
+        search: DatasetSearch[Dataset] = DatasetSearch(self._conn(), query, self._facet_columns)
         return search.run(dataset_from_row)
 
     def search_items(self, dataset_id: str, query: SearchQuery) -> SearchResult[Item]:
@@ -433,7 +435,7 @@ class SQLiteIndex:
         fields = {name: kind for name, kind in derived.get("fields", [])}
         extent = derived.get("bbox")
         search: ItemSearch[Item] = ItemSearch(
-            self._conn(), query, row[0], dataset_id, fields, extent
+            self._conn(), query, row[0], dataset_id, fields, extent, self._facet_columns
         )
         return search.run(item_from_row)
 
