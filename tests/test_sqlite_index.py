@@ -242,6 +242,65 @@ def test_facets_count_hits_only_and_follow_new_data(index: SQLiteIndex) -> None:
         other.close()
 
 
+def _shape(i: int, geometry: dict[str, object]) -> Item:
+    return Item(str(i), "src", geometry, {"n": i})
+
+
+RECT = {"type": "Polygon", "coordinates": [[[6, 51], [7, 51], [7, 52], [6, 52], [6, 51]]]}
+TRIANGLE = {"type": "Polygon", "coordinates": [[[6, 51], [7, 51], [7, 52], [6, 51]]]}
+
+
+def test_boxes_and_shapes_against_a_bbox(index: SQLiteIndex) -> None:
+    load(index, [_shape(1, RECT), _shape(2, TRIANGLE), point(3, 6.99, 51.99)])
+    # the box touches the triangle's bounds in its empty corner, and the rectangle
+    corner = index.search_items("src", SearchQuery(bbox=(6.0, 51.9, 6.05, 52.0)))
+    assert sorted(i.id for i in corner.records) == ["1"]
+    inside = index.search_items("src", SearchQuery(bbox=(6.9, 51.0, 7.0, 52.0)))
+    assert sorted(i.id for i in inside.records) == ["1", "2", "3"]
+    flags = dict(sqlite3.connect(index.path).execute("SELECT id, envelope FROM items"))
+    assert flags == {"1": 1, "2": 0, "3": 1}
+
+
+def test_version_3_index_is_migrated(index: SQLiteIndex) -> None:
+    load(index, [_shape(1, RECT), _shape(2, TRIANGLE), point(3, 6.99, 51.99)])
+    index.close()
+    conn = sqlite3.connect(index.path)
+    conn.execute("ALTER TABLE items DROP COLUMN envelope")
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    again = SQLiteIndex(index.path)
+    try:
+        conn = sqlite3.connect(index.path)
+        assert dict(conn.execute("SELECT id, envelope FROM items")) == {"1": 1, "2": 0, "3": 1}
+        assert (
+            conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "4"
+        )
+        corner = again.search_items("src", SearchQuery(bbox=(6.0, 51.9, 6.05, 52.0)))
+        assert [i.id for i in corner.records] == ["1"]
+    finally:
+        again.close()
+
+
+def test_whole_collection_count_follows_every_write(index: SQLiteIndex) -> None:
+    load(index, [point(i, 6.7, 51.2) for i in range(5)])
+    reader = SQLiteIndex(index.path, read_mostly=True)
+    try:
+        assert reader.search_items("src", SearchQuery()).number_matched == 5
+        assert reader.search_items("src", SearchQuery()).number_matched == 5  # cached
+        # another connection adds items without refreshing the dataset (a harvest under way)
+        index.upsert([dataset(), *(point(i, 6.7, 51.2) for i in range(8))], run_id="r2")
+        assert reader.search_items("src", SearchQuery()).number_matched == 8
+        index.delete_items("src", ["0", "1"])
+        assert reader.search_items("src", SearchQuery()).number_matched == 6
+        # and the reader's own writes
+        reader.delete_items("src", ["2"])
+        assert reader.search_items("src", SearchQuery()).number_matched == 5
+        assert index.search_items("src", SearchQuery()).number_matched == 5
+    finally:
+        reader.close()
+
+
 def test_unknown_collection_is_not_found(index: SQLiteIndex) -> None:
     with pytest.raises(NotFoundError):
         index.search_items("nope", SearchQuery())

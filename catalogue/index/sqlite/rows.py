@@ -72,8 +72,28 @@ class PreparedItem:
             *box,
             None if item.geometry is None else geometry.decode(),
             properties.decode(),
+            int(item.geometry is not None and is_envelope(item.geometry, box)),
         )
         self.text = item_text(item.properties)
+
+
+def is_envelope(geometry: dict[str, Any], box: Sequence[float]) -> bool:
+    """Whether a (valid) geometry covers exactly its bounding box: a point, or a polygon that is
+    an axis-aligned rectangle. Such a geometry intersects a box whenever its bounds do, so
+    searches need no exact geometry test for it."""
+    kind = geometry.get("type")
+    if kind == "Point":
+        return True
+    if kind != "Polygon":
+        return False
+    rings = geometry["coordinates"]
+    if len(rings) != 1 or len(rings[0]) != 5:
+        return False
+    minx, miny, maxx, maxy = box
+    if minx == maxx or miny == maxy:
+        return False
+    corners = {(p[0], p[1]) for p in rings[0]}
+    return corners == {(minx, miny), (minx, maxy), (maxx, miny), (maxx, maxy)}
 
 
 def unpack(width: int) -> str:

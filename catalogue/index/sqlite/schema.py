@@ -14,7 +14,9 @@ from shapely import contains, crosses, disjoint, from_wkb, intersects, overlaps,
 from shapely import equals as geom_equals
 from shapely.geometry import shape
 
-SCHEMA_VERSION = 3
+from catalogue.index.sqlite.rows import is_envelope
+
+SCHEMA_VERSION = 4
 
 # remove_diacritics 2 folds ü→u, é→e …, so "Dusseldorf" finds "Düsseldorf".
 TOKENIZER = "unicode61 remove_diacritics 2"
@@ -66,9 +68,12 @@ CREATE TABLE IF NOT EXISTS items (
     minx REAL, miny REAL, maxx REAL, maxy REAL,
     geometry TEXT,
     properties TEXT NOT NULL,
+    envelope INTEGER NOT NULL DEFAULT 0,  -- 1: the geometry is its bounding box (see rows.py)
     UNIQUE (ds, id)
 );
 CREATE INDEX IF NOT EXISTS items_time ON items(ds, t_start);
+-- a collection's items in row order: pages deep into a collection skip index entries only
+CREATE INDEX IF NOT EXISTS items_ds ON items(ds);
 CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(text, tokenize="{TOKENIZER}");
 CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny, maxy, mind, maxd);
 
@@ -132,8 +137,34 @@ def create(conn: sqlite3.Connection) -> None:
             "INSERT INTO meta(key, value) VALUES ('schema_version', ?), ('generation', '0')",
             (str(SCHEMA_VERSION),),
         )
+    elif int(row[0]) == 3:
+        _migrate_3_to_4(conn)
     elif int(row[0]) != SCHEMA_VERSION:
         raise RuntimeError(
             f"index schema version {row[0]} is not {SCHEMA_VERSION}: rebuild the index "
             "(delete the file and harvest again)"
         )
+
+
+def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
+    """Version 4 marks items whose geometry is their bounding box (points, rectangles)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(items)")}
+        if "envelope" not in columns:
+            conn.execute("ALTER TABLE items ADD COLUMN envelope INTEGER NOT NULL DEFAULT 0")
+            conn.execute("UPDATE items SET envelope = 1 WHERE minx = maxx AND miny = maxy")
+            conn.create_function("ouc_is_envelope", 5, _is_envelope, deterministic=True)
+            conn.execute(
+                "UPDATE items SET envelope = ouc_is_envelope(geometry, minx, miny, maxx, maxy) "
+                'WHERE minx < maxx AND miny < maxy AND geometry LIKE \'{"type":"Polygon"%\''
+            )
+        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _is_envelope(geometry: str, minx: float, miny: float, maxx: float, maxy: float) -> int:
+    return int(is_envelope(orjson.loads(geometry), (minx, miny, maxx, maxy)))

@@ -199,7 +199,12 @@ class _Search(ABC, Generic[T]):
                 hits = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
                 matched = len(hits)
             else:
-                matched = self.conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+                known = self.known_count()
+                matched = (
+                    known
+                    if known is not None
+                    else self.conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
+                )
             records: list[T] = []
             if self.query.result_type == "results":
                 order, order_params = self.order_sql()
@@ -214,6 +219,10 @@ class _Search(ABC, Generic[T]):
                 raise QueryError(f"cannot search for {self.query.text!r}") from None
             raise
         return SearchResult(records, matched, facets)
+
+    def known_count(self) -> int | None:
+        """How many records match, when that is known without counting."""
+        return None
 
     @abstractmethod
     def scope(self) -> tuple[str, str, list[Any]]:
@@ -264,8 +273,10 @@ class ItemSearch(_Search[T]):
         fields: dict[str, str],
         extent: list[float] | None,
         facet_columns: FacetColumns | None = None,
+        counts: dict[int, tuple[tuple[int, int], int]] | None = None,
     ) -> None:
         super().__init__(conn, query, facet_columns)
+        self.counts = counts
         self.ds = ds
         self.dataset_id = dataset_id
         self.fields = fields
@@ -285,6 +296,23 @@ class ItemSearch(_Search[T]):
 
     def scope(self) -> tuple[str, str, list[Any]]:
         return f"items:{self.ds}", "i.ds = ?", [self.ds]
+
+    def known_count(self) -> int | None:
+        """Every item of the collection, counted once for as long as the file is unchanged
+        (``data_version`` moves when another connection commits, ``total_changes`` when
+        this one writes)."""
+        if len(self.where) != 1 or self.counts is None:
+            return None
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        key = (version, self.conn.total_changes)
+        cached = self.counts.get(self.ds)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        count = int(
+            self.conn.execute("SELECT count(*) FROM items WHERE ds = ?", (self.ds,)).fetchone()[0]
+        )
+        self.counts[self.ds] = (key, count)
+        return count
 
     def run(self, convert: Callable[[Sequence[Any]], T]) -> SearchResult[T]:
         dataset_id = self.dataset_id
@@ -355,7 +383,7 @@ class ItemSearch(_Search[T]):
         )
         # a line or area whose bounds touch the box but that does not reach into it
         self.add(
-            "(i.minx = i.maxx OR (i.minx >= ? AND i.maxx <= ? AND i.miny >= ? AND i.maxy <= ?) "
+            "(i.envelope OR (i.minx >= ? AND i.maxx <= ? AND i.miny >= ? AND i.maxy <= ?) "
             "OR ouc_spatial('INTERSECTS', i.geometry, ?))",
             minx,
             maxx,

@@ -283,9 +283,9 @@ class SQLiteIndex:
             )
         if inserts:
             columns = "rid, ds, id, run, hash, t_start, t_end, minx, miny, maxx, maxy, "
-            columns += "geometry, properties"
+            columns += "geometry, properties, envelope"
             conn.execute(
-                f"INSERT INTO items({columns}) SELECT {unpack(13)} FROM json_each(?)",
+                f"INSERT INTO items({columns}) SELECT {unpack(14)} FROM json_each(?)",
                 (orjson.dumps(inserts).decode(),),
             )
             if boxes:
@@ -424,7 +424,7 @@ class SQLiteIndex:
         row = (
             self._conn()
             .execute(
-                "SELECT rid, derived, minx, miny, maxx, maxy FROM datasets WHERE id = ?",
+                "SELECT rid, derived FROM datasets WHERE id = ?",
                 (dataset_id,),
             )
             .fetchone()
@@ -434,8 +434,11 @@ class SQLiteIndex:
         derived = orjson.loads(row[1])
         fields = {name: kind for name, kind in derived.get("fields", [])}
         extent = derived.get("bbox")
+        counts = getattr(self._local, "counts", None)
+        if counts is None:
+            counts = self._local.counts = {}
         search: ItemSearch[Item] = ItemSearch(
-            self._conn(), query, row[0], dataset_id, fields, extent, self._facet_columns
+            self._conn(), query, row[0], dataset_id, fields, extent, self._facet_columns, counts
         )
         return search.run(item_from_row)
 
