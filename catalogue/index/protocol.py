@@ -100,3 +100,14 @@ class Index(Protocol):
     def iter_datasets(self) -> Iterator[Dataset]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class FeatureSearch(Protocol):
+    """Optional: a backend that can hand out items already serialized as GeoJSON Features,
+    which the OGC API then sends without decoding and encoding them again."""
+
+    def search_item_features(self, dataset_id: str, query: SearchQuery) -> SearchResult[bytes]:
+        """Like :meth:`Index.search_items`, each item as the bytes of a GeoJSON Feature with
+        ``type``, ``id``, ``geometry`` and ``properties``."""
+        ...

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from catalogue.errors import CatalogueError, QueryError
-from catalogue.index import Index
+from catalogue.index import FeatureSearch, Index
 from catalogue.ogc.providers import search_query
 from catalogue.ogc.records import item_feature, record_feature
 from catalogue.query import SearchQuery, SearchResult, parse_time_interval
@@ -219,10 +219,13 @@ class FastItems:
 
     def _search(
         self, collection: Collection, query: SearchQuery
-    ) -> tuple[SearchResult[Any], list[dict[str, Any]]]:
+    ) -> tuple[SearchResult[Any], list[Any]]:
         if collection.dataset_id is None:
             records = self.index.search_datasets(query)
             return records, [record_feature(d, self.base_url) for d in records.records]
+        if isinstance(self.index, FeatureSearch):
+            raw = self.index.search_item_features(collection.dataset_id, query)
+            return raw, [orjson.Fragment(f) for f in raw.records]
         items = self.index.search_items(collection.dataset_id, query)
         return items, [item_feature(i) for i in items.records]
 

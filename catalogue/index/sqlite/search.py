@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import struct
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import numpy as np
-from shapely import to_wkb
-from shapely.geometry import box as make_box
 
 from catalogue.errors import QueryError
 from catalogue.index.sqlite.cql import Column, CQLToSQL
@@ -79,6 +78,12 @@ def fts_expression(text: str) -> str | None:
     if not alternatives:
         return None
     return " OR ".join(f"({a})" for a in alternatives)
+
+
+def box_wkb(minx: float, miny: float, maxx: float, maxy: float) -> bytes:
+    """The WKB of a box polygon, packed directly (shapely would cost more than the query)."""
+    ring = (minx, miny, maxx, miny, maxx, maxy, minx, maxy, minx, miny)
+    return struct.pack("<BIII10d", 1, 3, 1, 5, *ring)
 
 
 def json_path(name: str) -> str:
@@ -277,6 +282,7 @@ class ItemSearch(_Search[T]):
     ) -> None:
         super().__init__(conn, query, facet_columns)
         self.counts = counts
+        self.as_features = False
         self.ds = ds
         self.dataset_id = dataset_id
         self.fields = fields
@@ -292,6 +298,12 @@ class ItemSearch(_Search[T]):
         return super().from_sql()
 
     def select_sql(self) -> str:
+        if self.as_features:
+            # the stored JSON texts joined into a GeoJSON Feature, without parsing them
+            return (
+                """'{"type":"Feature","id":' || json_quote(i.id) || ',"geometry":' """
+                """|| coalesce(i.geometry, 'null') || ',"properties":' || i.properties || '}'"""
+            )
         return "i.id, NULL, i.geometry, i.properties, i.t_start, i.t_end"
 
     def scope(self) -> tuple[str, str, list[Any]]:
@@ -389,7 +401,7 @@ class ItemSearch(_Search[T]):
             maxx,
             miny,
             maxy,
-            to_wkb(make_box(minx, miny, maxx, maxy)),
+            box_wkb(minx, miny, maxx, maxy),
         )
 
     def _use_rtree(self, bbox: tuple[float, float, float, float]) -> bool:

@@ -421,26 +421,38 @@ class SQLiteIndex:
         return search.run(dataset_from_row)
 
     def search_items(self, dataset_id: str, query: SearchQuery) -> SearchResult[Item]:
+        return self._item_search(dataset_id, query).run(item_from_row)
+
+    def search_item_features(self, dataset_id: str, query: SearchQuery) -> SearchResult[bytes]:
+        """Like :meth:`search_items`, with each item as the bytes of its GeoJSON Feature
+        (``type``, ``id``, ``geometry``, ``properties``), joined from the stored JSON."""
+        search = self._item_search(dataset_id, query)
+        search.as_features = True
+        return search.run(lambda row: row[0].encode())
+
+    def _item_search(self, dataset_id: str, query: SearchQuery) -> ItemSearch[Any]:
         row = (
             self._conn()
-            .execute(
-                "SELECT rid, derived FROM datasets WHERE id = ?",
-                (dataset_id,),
-            )
+            .execute("SELECT rid, derived FROM datasets WHERE id = ?", (dataset_id,))
             .fetchone()
         )
         if row is None:
             raise NotFoundError(f"no collection {dataset_id!r}")
         derived = orjson.loads(row[1])
         fields = {name: kind for name, kind in derived.get("fields", [])}
-        extent = derived.get("bbox")
         counts = getattr(self._local, "counts", None)
         if counts is None:
             counts = self._local.counts = {}
-        search: ItemSearch[Item] = ItemSearch(
-            self._conn(), query, row[0], dataset_id, fields, extent, self._facet_columns, counts
+        return ItemSearch(
+            self._conn(),
+            query,
+            row[0],
+            dataset_id,
+            fields,
+            derived.get("bbox"),
+            self._facet_columns,
+            counts,
         )
-        return search.run(item_from_row)
 
     def collections(self) -> list[CollectionInfo]:
         rows = (
