@@ -42,6 +42,11 @@ class ServerSettings(_Strict):
     max_limit: int = Field(10_000, ge=1)
     languages: tuple[str, ...] = ("en-US", "de-DE")
     cors: bool = True
+    workers: int | None = Field(None, ge=1, le=64)
+    """Server processes; None: one per CPU core, at most four."""
+
+    def worker_count(self) -> int:
+        return self.workers or max(1, min(os.cpu_count() or 1, 4))
 
     def base_url(self) -> str:
         return (self.url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -89,7 +89,8 @@ def test_harvest_prints_a_summary_writes_a_report_and_exits_1_on_a_failed_source
     assert [s["name"] for s in runs[0]["sources"]] == ["punkte"]
 
 
-def test_demo_works_from_any_directory_and_serve_answers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_demo_works_from_any_directory_and_serve_answers(tmp_path: Path, workers: str) -> None:
     data = tmp_path / "demo-data"
     result = run("demo", "--no-serve", "--data-dir", str(data), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -100,7 +101,7 @@ def test_demo_works_from_any_directory_and_serve_answers(tmp_path: Path) -> None
     config.write_text(f"index: {{backend: sqlite, path: {data / 'catalogue.sqlite'}}}\n")
     port = free_port()
     server = subprocess.Popen(
-        [CATALOGUE, "serve", "--config", str(config), "--port", str(port)],
+        [CATALOGUE, "serve", "--config", str(config), "--port", str(port), "--workers", workers],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -123,6 +124,13 @@ def test_demo_works_from_any_directory_and_serve_answers(tmp_path: Path) -> None
         assert {"catalogue", "stadtbezirke", "sehenswuerdigkeiten", "mobilstationen"} <= ids
         self_link = next(link["href"] for link in collections["links"] if link["rel"] == "self")
         assert self_link.startswith(f"http://127.0.0.1:{port}/ogc")
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        # one process serves, or a supervisor with a process per worker (and a resource tracker)
+        assert len(children) == 0 if workers == "1" else len(children) >= 2
+        url = f"http://127.0.0.1:{port}/ogc/collections/sehenswuerdigkeiten/items?limit=5"
+        for _ in range(10):
+            page = httpx.get(url).json()
+            assert page["numberMatched"] == 60 and len(page["features"]) == 5
     finally:
         server.terminate()
         server.wait(timeout=10)

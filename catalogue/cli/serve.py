@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
@@ -17,11 +19,16 @@ from catalogue.settings import Settings
 @config_option
 @click.option("--host", default=None, help="Address to listen on (default: server.host).")
 @click.option("--port", type=int, default=None, help="Port (default: server.port).")
+@click.option(
+    "--workers", type=int, default=None, help="Server processes (default: server.workers)."
+)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
-def serve(config_path: Path, host: str | None, port: int | None, access_log: bool) -> None:
+def serve(
+    config_path: Path, host: str | None, port: int | None, workers: int | None, access_log: bool
+) -> None:
     """Serve the catalogue: OGC API at /ogc, health at /health."""
     settings = load(config_path)
-    run_server(settings, host=host, port=port, access_log=access_log)
+    run_server(settings, host=host, port=port, workers=workers, access_log=access_log)
 
 
 def run_server(
@@ -29,11 +36,16 @@ def run_server(
     *,
     host: str | None = None,
     port: int | None = None,
+    workers: int | None = None,
     access_log: bool = False,
 ) -> None:
     from catalogue.web import create_app
 
     logs.configure()
+    if workers is not None:
+        settings = settings.model_copy(
+            update={"server": settings.server.model_copy(update={"workers": workers})}
+        )
     if port is not None:
         settings = settings.with_port(port)
     if host is not None:
@@ -41,14 +53,35 @@ def run_server(
             update={"server": settings.server.model_copy(update={"host": host})}
         )
     try:
-        app = create_app(settings)
+        app = create_app(settings)  # fails here, in one process, on a bad index or config
     except CatalogueError as exc:
         raise click.ClickException(exc.user_message) from None
-    click.echo(f"Serving {settings.catalogue.title} at {settings.server.base_url()}/ogc", err=True)
-    uvicorn.run(
-        app,
-        host=settings.server.host,
-        port=settings.server.port,
-        access_log=access_log,
-        log_level="warning",
+    count = settings.server.worker_count()
+    click.echo(
+        f"Serving {settings.catalogue.title} at {settings.server.base_url()}/ogc "
+        f"({count} worker{'s' if count > 1 else ''})",
+        err=True,
     )
+    options: dict[str, Any] = {
+        "host": settings.server.host,
+        "port": settings.server.port,
+        "access_log": access_log,
+        "log_level": "warning",
+    }
+    if count == 1:
+        uvicorn.run(app, **options)
+        return
+    # each worker process builds its own app from the same settings
+    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=count, **options)
+
+
+SETTINGS_ENV = "CATALOGUE_SERVE_SETTINGS"
+
+
+def app_from_environment() -> Any:
+    """The app of a worker process, built from the settings its parent put in the environment."""
+    from catalogue.web import create_app
+
+    logs.configure()
+    return create_app(Settings.model_validate_json(os.environ[SETTINGS_ENV]))
