@@ -243,7 +243,7 @@ def test_facets_count_hits_only_and_follow_new_data(index: SQLiteIndex) -> None:
 
 
 def _shape(i: int, geometry: dict[str, object]) -> Item:
-    return Item(str(i), "src", geometry, {"n": i})
+    return Item(str(i), "src", geometry, {"n": i, "label": f"Form {i}"})
 
 
 RECT = {"type": "Polygon", "coordinates": [[[6, 51], [7, 51], [7, 52], [6, 52], [6, 51]]]}
@@ -266,6 +266,11 @@ def test_version_3_index_is_migrated(index: SQLiteIndex) -> None:
     index.close()
     conn = sqlite3.connect(index.path)
     conn.execute("ALTER TABLE items DROP COLUMN envelope")
+    conn.execute("PRAGMA legacy_alter_table = ON")
+    conn.execute("CREATE VIRTUAL TABLE old_fts USING fts5(text)")
+    conn.execute("INSERT INTO old_fts(rowid, text) SELECT rowid, text FROM items_fts")
+    conn.execute("DROP TABLE items_fts")
+    conn.execute("ALTER TABLE old_fts RENAME TO items_fts")
     conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
@@ -278,6 +283,7 @@ def test_version_3_index_is_migrated(index: SQLiteIndex) -> None:
         )
         corner = again.search_items("src", SearchQuery(bbox=(6.0, 51.9, 6.05, 52.0)))
         assert [i.id for i in corner.records] == ["1"]
+        assert again.search_items("src", SearchQuery(text="form")).number_matched == 2
     finally:
         again.close()
 
@@ -299,6 +305,25 @@ def test_whole_collection_count_follows_every_write(index: SQLiteIndex) -> None:
         assert index.search_items("src", SearchQuery()).number_matched == 5
     finally:
         reader.close()
+
+
+def test_text_counts_and_facets_stay_in_their_collection(index: SQLiteIndex) -> None:
+    other = dataset("other", "other")
+    index.upsert(
+        [
+            dataset(),
+            other,
+            *(point(i, 6.7, 51.2, label="Verkehrszählung", kind="ab"[i % 2]) for i in range(5)),
+            *(point(i, 6.7, 51.2, ds="other", label="Verkehr", kind="c") for i in range(7)),
+        ],
+        run_id="r1",
+    )
+    index.refresh_datasets(["src", "other"])
+    mine = index.search_items("src", SearchQuery(text="verkehr", facets=("kind",)))
+    assert mine.number_matched == 5 and len(mine.records) == 5
+    assert [(f.value, f.count) for f in mine.facets["kind"]] == [("a", 3), ("b", 2)]
+    theirs = index.search_items("other", SearchQuery(text="verkehr zahlung"))
+    assert theirs.number_matched == 0
 
 
 def test_unknown_collection_is_not_found(index: SQLiteIndex) -> None:

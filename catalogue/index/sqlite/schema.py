@@ -74,7 +74,8 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_time ON items(ds, t_start);
 -- a collection's items in row order: pages deep into a collection skip index entries only
 CREATE INDEX IF NOT EXISTS items_ds ON items(ds);
-CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(text, tokenize="{TOKENIZER}");
+-- ds: the item's dataset as a token, so a collection's text matches are counted by FTS alone
+CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(text, ds, tokenize="{TOKENIZER}");
 CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny, maxy, mind, maxd);
 
 CREATE TRIGGER IF NOT EXISTS items_delete AFTER DELETE ON items BEGIN
@@ -147,9 +148,23 @@ def create(conn: sqlite3.Connection) -> None:
 
 
 def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
-    """Version 4 marks items whose geometry is their bounding box (points, rectangles)."""
+    """Version 4 marks items whose geometry is their bounding box (points, rectangles) and
+    holds each item's dataset in the full-text table."""
     conn.execute("BEGIN IMMEDIATE")
     try:
+        fts_columns = {r[1] for r in conn.execute("PRAGMA table_info(items_fts)")}
+        if "ds" not in fts_columns:
+            conn.execute("PRAGMA legacy_alter_table = ON")  # the triggers name items_fts
+            conn.execute(
+                f'CREATE VIRTUAL TABLE items_fts_4 USING fts5(text, ds, tokenize="{TOKENIZER}")'
+            )
+            conn.execute(
+                "INSERT INTO items_fts_4(rowid, text, ds) "
+                "SELECT f.rowid, f.text, i.ds FROM items_fts f JOIN items i ON i.rid = f.rowid"
+            )
+            conn.execute("DROP TABLE items_fts")
+            conn.execute("ALTER TABLE items_fts_4 RENAME TO items_fts")
+            conn.execute("PRAGMA legacy_alter_table = OFF")
         columns = {r[1] for r in conn.execute("PRAGMA table_info(items)")}
         if "envelope" not in columns:
             conn.execute("ALTER TABLE items ADD COLUMN envelope INTEGER NOT NULL DEFAULT 0")

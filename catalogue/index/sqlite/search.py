@@ -200,7 +200,7 @@ class _Search(ABC, Generic[T]):
             hits: np.ndarray | None = None
             if self.query.facets and self.where:
                 # the hits are read once: their number is the count, their row ids the facets' mask
-                rows = self.conn.execute(f"SELECT {self.alias}.rid {base}", params).fetchall()
+                rows = self.hit_rows(base, params)
                 hits = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
                 matched = len(hits)
             else:
@@ -228,6 +228,10 @@ class _Search(ABC, Generic[T]):
     def known_count(self) -> int | None:
         """How many records match, when that is known without counting."""
         return None
+
+    def hit_rows(self, base: str, params: list[Any]) -> list[Any]:
+        """The row ids of every hit."""
+        return self.conn.execute(f"SELECT {self.alias}.rid {base}", params).fetchall()
 
     @abstractmethod
     def scope(self) -> tuple[str, str, list[Any]]:
@@ -283,6 +287,7 @@ class ItemSearch(_Search[T]):
         super().__init__(conn, query, facet_columns)
         self.counts = counts
         self.as_features = False
+        self.fts_match: str | None = None
         self.ds = ds
         self.dataset_id = dataset_id
         self.fields = fields
@@ -309,10 +314,20 @@ class ItemSearch(_Search[T]):
     def scope(self) -> tuple[str, str, list[Any]]:
         return f"items:{self.ds}", "i.ds = ?", [self.ds]
 
+    def hit_rows(self, base: str, params: list[Any]) -> list[Any]:
+        if self.fts_match is not None and len(self.where) == 2:
+            sql = "SELECT rowid FROM items_fts WHERE items_fts MATCH ?"
+            return self.conn.execute(sql, (self.fts_match,)).fetchall()
+        return super().hit_rows(base, params)
+
     def known_count(self) -> int | None:
-        """Every item of the collection, counted once for as long as the file is unchanged
-        (``data_version`` moves when another connection commits, ``total_changes`` when
-        this one writes)."""
+        """A text query alone is counted by the full-text index; the whole collection is
+        counted once for as long as the file is unchanged (``data_version`` moves when another
+        connection commits, ``total_changes`` when this one writes)."""
+        if self.fts_match is not None and len(self.where) == 2:
+            # the collection and a text query: counted by the full-text index alone
+            sql = "SELECT count(*) FROM items_fts WHERE items_fts MATCH ?"
+            return int(self.conn.execute(sql, (self.fts_match,)).fetchone()[0])
         if len(self.where) != 1 or self.counts is None:
             return None
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
@@ -363,7 +378,8 @@ class ItemSearch(_Search[T]):
         expr = fts_expression(text)
         if expr is None:
             return
-        self.add("i.rid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", expr)
+        self.fts_match = f"ds : {self.ds} AND text : ({expr})"
+        self.add("i.rid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", self.fts_match)
         self.rowid_filtered = True
 
     def add_bbox(self, bbox: tuple[float, float, float, float]) -> None:

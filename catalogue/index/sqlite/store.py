@@ -235,7 +235,7 @@ class SQLiteIndex:
         next_rid = conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM items").fetchone()[0]
         inserts: list[tuple[Any, ...]] = []
         boxes: list[tuple[Any, ...]] = []
-        texts: list[tuple[int, str]] = []
+        texts: list[tuple[int, str, int]] = []
         touched: list[int] = []
         for ds in by_ds:
             if (
@@ -273,7 +273,7 @@ class SQLiteIndex:
                 inserts.append((rid, ds, item_id, run, digest, *values))
                 if values[2] is not None and ds not in self._bulk_loading:
                     boxes.append((rid, values[2], values[4], values[3], values[5], ds, ds))
-                texts.append((rid, text))
+                texts.append((rid, text, ds))
         # Each statement takes the whole batch as one JSON parameter, unpacked by SQLite in C:
         # 2-3x faster than binding the rows one by one with executemany.
         if touched:
@@ -294,7 +294,7 @@ class SQLiteIndex:
                     (orjson.dumps(boxes).decode(),),
                 )
             conn.execute(
-                f"INSERT INTO items_fts(rowid, text) SELECT {unpack(2)} FROM json_each(?)",
+                f"INSERT INTO items_fts(rowid, text, ds) SELECT {unpack(3)} FROM json_each(?)",
                 (orjson.dumps(texts).decode(),),
             )
 
