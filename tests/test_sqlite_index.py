@@ -364,6 +364,45 @@ def test_dataset_search_text_bbox_time_and_facets(index: SQLiteIndex) -> None:
     assert [d.id for d in keyword.records] == ["b"]
 
 
+def test_dataset_search_combines_text_terms_sort_and_paging(index: SQLiteIndex) -> None:
+    titles = ["Umwelt Bäume", "Umweltzonen", "Verkehr Umwelt", "Lärm Umwelt", "Verkehr", "Umwelt"]
+    index.upsert(
+        [
+            dataset(
+                f"s{i}",
+                f"s{i}",
+                title=t,
+                keywords=("Verkehr",) if i % 2 else ("Natur",),
+                themes=("TRAN",) if i < 4 else (),
+            )
+            for i, t in enumerate(titles)
+        ],
+        run_id="r1",
+    )
+    expected = sorted(
+        (t for i, t in enumerate(titles) if "Umwelt" in t and i % 2), reverse=True
+    )  # Verkehr Umwelt, Umweltzonen, Umwelt
+    query = SearchQuery(
+        text="umwelt",
+        properties=(("keywords", "Verkehr"),),
+        sort=(SortKey("title", True),),
+        facets=("themes",),
+        limit=2,
+        offset=1,
+    )
+    result = index.search_datasets(query)
+    assert result.number_matched == len(expected) == 3
+    assert [d.title for d in result.records] == expected[1:3]
+    assert [(f.value, f.count) for f in result.facets["themes"]] == [("TRAN", 2)]
+    # terms alone, and two terms together
+    both = SearchQuery(properties=(("keywords", "Verkehr"), ("themes", "TRAN")), limit=10)
+    assert sorted(d.title for d in index.search_datasets(both).records) == [
+        "Lärm Umwelt",
+        "Umweltzonen",
+    ]
+    assert index.search_datasets(both).number_matched == 2
+
+
 def test_generation_follows_datasets_not_item_batches(index: SQLiteIndex) -> None:
     before = index.generation()
     index.upsert([dataset()], run_id="r1")

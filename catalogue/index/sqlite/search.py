@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import numpy as np
+import orjson
 
 from catalogue.errors import QueryError
 from catalogue.index.sqlite.cql import Column, CQLToSQL
@@ -111,10 +112,25 @@ class _Search(ABC, Generic[T]):
         self.params: list[Any] = []
         self.joins = ""
         self.default_order = f"{self.alias}.rid"
+        # conditions that are a set of row ids by themselves (full text, terms): when every
+        # condition is one, hits and counts are read from those sets without visiting rows
+        self.rid_sets: list[tuple[str, list[Any]]] = []
 
     def add(self, condition: str, *params: Any) -> None:
         self.where.append(condition)
         self.params.extend(params)
+
+    def add_rid_set(self, subquery: str, *params: Any, condition: str | None = None) -> None:
+        """A condition "row id in ``subquery``" (or ``condition``, which means the same)."""
+        self.add(condition or f"{self.alias}.rid IN ({subquery})", *params)
+        self.rid_sets.append((subquery, list(params)))
+
+    def rid_set_sql(self) -> tuple[str, list[Any]] | None:
+        """SQL selecting the row ids of every hit from the row-id sets alone, if it can."""
+        if not self.rid_sets or len(self.rid_sets) != len(self.where):
+            return None
+        sql = " INTERSECT ".join(sub for sub, _ in self.rid_sets)
+        return sql, [p for _, params in self.rid_sets for p in params]
 
     @abstractmethod
     def column(self, name: str) -> Column:
@@ -147,11 +163,8 @@ class _Search(ABC, Generic[T]):
     def add_property(self, name: str, value: str) -> None:
         column = self.column(name)
         if column.kind == "array" and column.terms:
-            self.add(
-                f"{self.alias}.rid IN "
-                "(SELECT rid FROM dataset_terms WHERE field = ? AND value = ?)",
-                column.terms,
-                value,
+            self.add_rid_set(
+                "SELECT rid FROM dataset_terms WHERE field = ? AND value = ?", column.terms, value
             )
         elif column.kind == "array":
             self.add(
@@ -205,19 +218,10 @@ class _Search(ABC, Generic[T]):
                 matched = len(hits)
             else:
                 known = self.known_count()
-                matched = (
-                    known
-                    if known is not None
-                    else self.conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
-                )
+                matched = known if known is not None else self.count(base, params)
             records: list[T] = []
             if self.query.result_type == "results":
-                order, order_params = self.order_sql()
-                rows = self.conn.execute(
-                    f"SELECT {self.select_sql()} {base} ORDER BY {order} LIMIT ? OFFSET ?",
-                    [*params, *order_params, self.query.limit, self.query.offset],
-                ).fetchall()
-                records = [convert(row) for row in rows]
+                records = [convert(row) for row in self.page(base, params)]
             facets = {name: self.facet(name, hits) for name in self.query.facets}
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc) or "malformed MATCH" in str(exc):
@@ -225,12 +229,49 @@ class _Search(ABC, Generic[T]):
             raise
         return SearchResult(records, matched, facets)
 
+    def page(self, base: str, params: list[Any]) -> list[Any]:
+        """The result rows of the requested page."""
+        a = self.alias
+        order, order_params = self.order_sql()
+        paging = [self.query.limit, self.query.offset]
+        if order == f"{a}.rid":  # row order: read straight through the (ds, rowid) order
+            return self.conn.execute(
+                f"SELECT {self.select_sql()} {base} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, *order_params, *paging],
+            ).fetchall()
+        # sorted by something else: sort row ids only, then read the page's rows
+        rids = [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT {a}.rid {base} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, *order_params, *paging],
+            )
+        ]
+        rows = self.conn.execute(
+            f"SELECT {a}.rid, {self.select_sql()} FROM {self.table} {a} "
+            f"WHERE {a}.rid IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(rids).decode(),),
+        ).fetchall()
+        by_rid = {row[0]: row[1:] for row in rows}
+        return [by_rid[rid] for rid in rids if rid in by_rid]
+
+    def count(self, base: str, params: list[Any]) -> int:
+        sets = self.rid_set_sql()
+        if sets is not None:
+            return int(
+                self.conn.execute(f"SELECT count(*) FROM ({sets[0]})", sets[1]).fetchone()[0]
+            )
+        return int(self.conn.execute(f"SELECT count(*) {base}", params).fetchone()[0])
+
     def known_count(self) -> int | None:
         """How many records match, when that is known without counting."""
         return None
 
     def hit_rows(self, base: str, params: list[Any]) -> list[Any]:
         """The row ids of every hit."""
+        sets = self.rid_set_sql()
+        if sets is not None:
+            return self.conn.execute(sets[0], sets[1]).fetchall()
         return self.conn.execute(f"SELECT {self.alias}.rid {base}", params).fetchall()
 
     @abstractmethod
@@ -460,7 +501,11 @@ class DatasetSearch(_Search[T]):
         if expr is None:
             return
         self.joins = " JOIN datasets_fts f ON f.rowid = d.rid"
-        self.add("datasets_fts MATCH ?", expr)
+        self.add_rid_set(
+            "SELECT rowid FROM datasets_fts WHERE datasets_fts MATCH ?",
+            expr,
+            condition="datasets_fts MATCH ?",
+        )
         if not self.query.sort:
             self.default_order = "f.rank, d.rid"
 
