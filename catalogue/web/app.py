@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -74,6 +75,8 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # build the OGC API before the first request, not during it
+        await asyncio.to_thread(ogc.api)
         yield
         ogc.close()
         if own_index:
