@@ -31,6 +31,12 @@ class QueryError(CatalogueError):
     code = "InvalidParameterValue"
 
 
+class QueryTooExpensiveError(QueryError):
+    """A search ran past the index's time limit and was stopped."""
+
+    code = "QueryTooExpensive"
+
+
 class NotFoundError(CatalogueError):
     http_status = 404
     code = "NotFound"

@@ -29,6 +29,8 @@ class IndexSettings(BaseModel):
 
     backend: str = "sqlite"
     path: Path | None = None
+    query_timeout: float = Field(10.0, gt=0)
+    """Seconds one search may take before it is stopped and answered with an error."""
 
 
 class ServerSettings(_Strict):

@@ -326,6 +326,24 @@ def test_text_counts_and_facets_stay_in_their_collection(index: SQLiteIndex) -> 
     assert theirs.number_matched == 0
 
 
+def test_a_search_past_the_time_limit_is_stopped(index_path: Path) -> None:
+    from catalogue.errors import QueryTooExpensiveError
+
+    index = SQLiteIndex(index_path, query_timeout=1e-6)
+    try:
+        load(index, [point(i, 6.7 + i / 1e5, 51.2, kind="abc"[i % 3]) for i in range(5000)])
+        with pytest.raises(QueryTooExpensiveError, match="took longer"):
+            index.search_items("src", SearchQuery(properties=(("kind", "a"),)))
+        index.upsert([dataset(f"s{i}", f"s{i}") for i in range(2000)], run_id="r2")
+        with pytest.raises(QueryTooExpensiveError):
+            index.search_datasets(SearchQuery(text="Bäume", sort=(SortKey("title"),)))
+        # the connection is usable again, and writes are not limited
+        index.query_timeout = 30
+        assert index.search_items("src", SearchQuery(properties=(("kind", "a"),))).number_matched
+    finally:
+        index.close()
+
+
 def test_unknown_collection_is_not_found(index: SQLiteIndex) -> None:
     with pytest.raises(NotFoundError):
         index.search_items("nope", SearchQuery())

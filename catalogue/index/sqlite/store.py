@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from catalogue.errors import ConfigError, IndexBackendError, NotFoundError
+from catalogue.errors import (
+    ConfigError,
+    IndexBackendError,
+    NotFoundError,
+    QueryTooExpensiveError,
+)
 from catalogue.index.protocol import CollectionInfo, UpsertStats
 from catalogue.index.sqlite import schema
 from catalogue.index.sqlite.facets import FacetColumns
@@ -40,9 +46,12 @@ FIELD_SAMPLE = 2000
 class SQLiteIndex:
     """An index in one SQLite file: WAL for concurrent readers, FTS5 for text, R*Tree for space."""
 
-    def __init__(self, path: Path, *, read_mostly: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, read_mostly: bool = False, query_timeout: float = 10.0
+    ) -> None:
         self.path = Path(path)
         self.read_mostly = read_mostly
+        self.query_timeout = query_timeout
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._ds_rids: dict[str, int] = {}
@@ -65,7 +74,7 @@ class SQLiteIndex:
         """``read_mostly``: the process mainly serves queries (memory-maps the file)."""
         if settings.path is None:
             raise ConfigError("index.path: the sqlite backend needs a file path")
-        return cls(settings.path, read_mostly=read_mostly)
+        return cls(settings.path, read_mostly=read_mostly, query_timeout=settings.query_timeout)
 
     # connections -----------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -73,7 +82,32 @@ class SQLiteIndex:
         if conn is None:
             conn = schema.connect(self.path, mmap=self.read_mostly)
             self._local.conn = conn
+            self._local.deadline = None
+            conn.set_progress_handler(self._past_deadline, 10_000)
         return conn
+
+    def _past_deadline(self) -> bool:
+        """SQLite's progress callback: true stops the running statement."""
+        deadline = self._local.deadline
+        return deadline is not None and time.monotonic() > deadline
+
+    @contextmanager
+    def _time_limit(self) -> Iterator[None]:
+        """Searches inside stop after ``query_timeout`` seconds (one heavy filter must not hold
+        a server thread for minutes)."""
+        self._conn()
+        self._local.deadline = time.monotonic() + self.query_timeout
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTooExpensiveError(
+                    f"the search took longer than {self.query_timeout:g} s and was stopped; "
+                    "narrow it (a smaller area, fewer or simpler filters)"
+                ) from None
+            raise
+        finally:
+            self._local.deadline = None
 
     @contextmanager
     def _write(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
@@ -418,17 +452,21 @@ class SQLiteIndex:
 
     def search_datasets(self, query: SearchQuery) -> SearchResult[Dataset]:
         search: DatasetSearch[Dataset] = DatasetSearch(self._conn(), query, self._facet_columns)
-        return search.run(dataset_from_row)
+        with self._time_limit():
+            return search.run(dataset_from_row)
 
     def search_items(self, dataset_id: str, query: SearchQuery) -> SearchResult[Item]:
-        return self._item_search(dataset_id, query).run(item_from_row)
+        search = self._item_search(dataset_id, query)
+        with self._time_limit():
+            return search.run(item_from_row)
 
     def search_item_features(self, dataset_id: str, query: SearchQuery) -> SearchResult[bytes]:
         """Like :meth:`search_items`, with each item as the bytes of its GeoJSON Feature
         (``type``, ``id``, ``geometry``, ``properties``), joined from the stored JSON."""
         search = self._item_search(dataset_id, query)
         search.as_features = True
-        return search.run(lambda row: row[0].encode())
+        with self._time_limit():
+            return search.run(lambda row: row[0].encode())
 
     def _item_search(self, dataset_id: str, query: SearchQuery) -> ItemSearch[Any]:
         row = (
