@@ -46,6 +46,13 @@ class ServerSettings(_Strict):
     cors: bool = True
     workers: int | None = Field(None, ge=1, le=64)
     """Server processes; None: one per CPU core, at most four."""
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    """Request bodies above this are refused with 413."""
+    rate_limit: int = Field(0, ge=0)
+    """Searches a client may send per minute (0: no limit); more are answered 429."""
+    rate_burst: int = Field(30, ge=1)
+    trust_forwarded_for: bool = False
+    """Take the client address from X-Forwarded-For (only behind a proxy that sets it)."""
 
     def worker_count(self) -> int:
         return self.workers or max(1, min(os.cpu_count() or 1, 4))

@@ -22,6 +22,7 @@ from catalogue.harvest.report import recent_reports
 from catalogue.index import Index, open_index
 from catalogue.ogc.service import OGCService
 from catalogue.settings import Settings
+from catalogue.web.guards import BodyTooLarge, Guards
 
 log = logging.getLogger("catalogue.web")
 
@@ -82,7 +83,10 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
         if own_index:
             index.close()
 
-    middleware = []
+    async def body_too_large(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"code": "PayloadTooLarge", "description": str(exc)}, status_code=413)
+
+    middleware = [Middleware(Guards, settings=settings.server)]
     if settings.server.cors:
         middleware.append(
             Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"])
@@ -96,7 +100,11 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
             *ckan_routes(CKANContext(settings, index)),
         ],
         middleware=middleware,
-        exception_handlers={CatalogueError: catalogue_error, Exception: unexpected_error},
+        exception_handlers={
+            CatalogueError: catalogue_error,
+            BodyTooLarge: body_too_large,
+            Exception: unexpected_error,
+        },
         lifespan=lifespan,
     )
     app.state.settings = settings
