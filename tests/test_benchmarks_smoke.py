@@ -63,3 +63,17 @@ def test_ckan_harvest_benchmark_runs() -> None:
     out = _run("bench_ckan_harvest.py", "--datasets", "500", "--rows", "100")
     assert out["datasets"] == 500
     assert out["first"]["exit"] == 0 and out["unchanged"]["exit"] == 0  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_crash_trials_run() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "crash_trials.py"), "--trials", "2", "--points", "5000"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary == {**summary, "trials": 2, "failed": 0}
