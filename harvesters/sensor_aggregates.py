@@ -147,9 +147,9 @@ def summary(period: str, key: str, bucket: Bucket) -> dict[str, Any]:
 
 
 def _start(period: str, key: str) -> datetime:
-    if period == "hour":
-        return datetime.strptime(key, "%Y-%m-%dT%H").replace(tzinfo=UTC)
-    return datetime.strptime(key, "%Y-%m-%d").replace(tzinfo=UTC)
+    # built from the key's digits: strptime is ten times slower and runs for every bucket shown
+    hour = int(key[11:13]) if period == "hour" else 0
+    return datetime(int(key[:4]), int(key[5:7]), int(key[8:10]), hour, tzinfo=UTC)
 
 
 def _iso(moment: datetime) -> str:

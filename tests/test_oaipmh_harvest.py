@@ -262,3 +262,17 @@ def test_xml_with_entity_declarations_is_refused(
         settings_for(tmp_path, source("bombe", repo.upstream.url("bomb"))), index
     ).sources[0]
     assert report.status == "failed" and "unsafe XML" in (report.error or "")
+
+
+def test_an_index_that_lost_the_records_gets_them_all_again(
+    tmp_path: Path, repo: OAIRepository, index: SQLiteIndex
+) -> None:
+    repo.records = [Record(f"oai:x:{n}", "2024-01-01", dc(f"Objekt {n}")) for n in range(3)]
+    settings = settings_for(tmp_path, source("archiv", repo.url))
+    run_harvest(settings, index)
+    index.delete_source("archiv")  # e.g. the index file was replaced
+    repo.upstream.requests.clear()
+    report = run_harvest(settings, index).sources[0]
+    assert "from" not in parse_qs(urlsplit(repo.upstream.requests[0]).query)
+    assert (report.status, report.items) == ("ok", 3)
+    assert index.get_dataset("archiv").item_count == 3  # type: ignore[union-attr]
