@@ -95,7 +95,8 @@ _RIGHTS_URI = re.compile(r"rightsstatements\.org/(?:vocab|page)/([A-Za-z-]+)/([0
 _CC_URI = re.compile(
     r"creativecommons\.org/(licenses/[a-z-]+/[0-9.]+|publicdomain/(?:zero|mark)/1\.0)", re.I
 )
-_CC_TEXT = re.compile(r"\bCC[\s-]*(BY(?:[\s-]+(?:NC|ND|SA))*)\b(?:[\s-]*([1-4]\.0))?", re.I)
+_CC_TEXT = re.compile(r"\bCC[\s-]*(BY(?:[\s-]+(?:NC|ND|SA))*)\b", re.I)
+_CC_VERSION = re.compile(r"\b([1-4]\.0)\b")
 _CC0_TEXT = re.compile(r"\bCC[\s-]*0\b|\bCC[\s-]*zero\b|public domain dedication", re.I)
 _PDM_TEXT = re.compile(r"public domain mark|\bPDM\b|gemeinfrei|public domain", re.I)
 _STATEMENTS = {
@@ -122,7 +123,8 @@ def normalize_rights(value: str | None) -> str | None:
         return f"http://creativecommons.org/{found.group(1).lower()}/"
     if found := _CC_TEXT.search(text):
         kind = "-".join(re.split(r"[\s-]+", found.group(1).lower()))
-        return f"http://creativecommons.org/licenses/{kind}/{found.group(2) or '4.0'}/"
+        version = _CC_VERSION.search(text, found.end())
+        return f"http://creativecommons.org/licenses/{kind}/{version[1] if version else '4.0'}/"
     if _CC0_TEXT.search(text):
         return "http://creativecommons.org/publicdomain/zero/1.0/"
     if _PDM_TEXT.search(text):

@@ -84,16 +84,27 @@ class SensorThingsHarvester(SourceHarvester):
         known: dict[str, list[str]] = state.get("things") or {}
         listed: dict[str, list[str]] = {}
         complete = True
-        for thing in self._things():
+        for position, thing in enumerate(self._things(), start=1):
             if isinstance(thing, Notice):
                 complete = False
                 yield thing
+                continue
+            if thing.get("@iot.id") in (None, ""):
+                yield Problem(f"thing {position}", "no @iot.id")
                 continue
             thing_id = str(thing.get("@iot.id"))
             if thing_id in listed:
                 yield Problem(f"thing {thing_id}", "listed twice; the second is skipped")
                 continue
-            datastreams = list(self._datastreams(thing))
+            datastreams: list[dict[str, Any]] = []
+            for datastream in self._datastreams(thing):
+                if isinstance(datastream, Notice):
+                    complete = False
+                    yield datastream
+                elif datastream.get("@iot.id") in (None, ""):
+                    yield Problem(f"thing {thing_id}: datastream", "no @iot.id")
+                else:
+                    datastreams.append(datastream)
             listed[thing_id] = [str(d.get("@iot.id")) for d in datastreams]
             yield from self._thing(thing, datastreams, network.id, aggregates.id, state, now)
         if complete:
@@ -110,20 +121,18 @@ class SensorThingsHarvester(SourceHarvester):
         if self.options.things_filter:
             params["$filter"] = self.options.things_filter
         for entity in self._paged(f"{self.endpoint}/Things", params, "Things"):
-            if isinstance(entity, Notice) or isinstance(entity, dict):
+            if isinstance(entity, (Notice, dict)):
                 yield entity
 
-    def _datastreams(self, thing: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _datastreams(self, thing: dict[str, Any]) -> Iterator[dict[str, Any] | Notice]:
+        """The Thing's Datastreams, following ``Datastreams@iot.nextLink`` where the server
+        cut the expanded list short."""
         for datastream in thing.get("Datastreams") or ():
             if isinstance(datastream, dict):
                 yield datastream
         more = thing.get("Datastreams@iot.nextLink")
         if more:
-            for entity in self._paged(
-                str(more), None, f"Datastreams of thing {thing.get('@iot.id')}"
-            ):
-                if isinstance(entity, dict):
-                    yield entity
+            yield from self._paged(str(more), None, f"Datastreams of thing {thing.get('@iot.id')}")
 
     def _paged(
         self, url: str, params: dict[str, Any] | None, what: str
@@ -141,7 +150,8 @@ class SensorThingsHarvester(SourceHarvester):
                 promised = page["@iot.count"]
             for entity in page.get("value") or ():
                 received += 1
-                yield entity
+                if isinstance(entity, dict):
+                    yield entity
             next_url, params = page.get("@iot.nextLink"), None
             if next_url and next_url in visited:
                 yield Notice(f"{what}: the next link repeats {next_url}; paging stopped")

@@ -38,6 +38,11 @@ class SensorThingsStandIn:
             path = f"{ROOT}/Datastreams({ds_id})/Observations"
             self.upstream.routes[path] = self._observations_of(ds_id)
 
+    def add_collection(self, name: str, rows: list[dict[str, Any]]) -> str:
+        """Serve ``rows`` as a paged collection at ``{root}/{name}``; returns its URL."""
+        self.upstream.routes[f"{ROOT}/{name}"] = lambda handler: self._answer(handler, rows)
+        return self.upstream.url(f"{ROOT}/{name}")
+
     def _things(self, handler: SimpleHTTPRequestHandler) -> None:
         self._answer(handler, self.things)
 

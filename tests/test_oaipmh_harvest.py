@@ -3,6 +3,9 @@ repository stand-in; resumption tokens, incremental runs with deleted records, s
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -276,3 +279,85 @@ def test_an_index_that_lost_the_records_gets_them_all_again(
     assert "from" not in parse_qs(urlsplit(repo.upstream.requests[0]).query)
     assert (report.status, report.items) == ("ok", 3)
     assert index.get_dataset("archiv").item_count == 3  # type: ignore[union-attr]
+
+
+EDM_WITH_PLACE = """<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+ xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/"
+ xmlns:edm="http://www.europeana.eu/schemas/edm/" xmlns:ore="http://www.openarchives.org/ore/terms/"
+ xmlns:skos="http://www.w3.org/2004/02/skos/core#"
+ xmlns:wgs84_pos="http://www.w3.org/2003/01/geo/wgs84_pos#">
+ <edm:ProvidedCHO rdf:about="#cho">
+  <dc:title xml:lang="de">Ansicht des Rheinufers</dc:title>
+  <dc:creator rdf:resource="#maler"/>
+  <dc:subject>Rhein</dc:subject>
+  <dcterms:spatial rdf:resource="#ort"/>
+  <dcterms:created>1850</dcterms:created>
+  <edm:type>IMAGE</edm:type>
+ </edm:ProvidedCHO>
+ <edm:Agent rdf:about="#maler">
+  <skos:prefLabel xml:lang="de">Andreas Achenbach</skos:prefLabel>
+ </edm:Agent>
+ <edm:Place rdf:about="#ort">
+  <skos:prefLabel xml:lang="de">Düsseldorf</skos:prefLabel>
+  <wgs84_pos:lat>51.2277</wgs84_pos:lat><wgs84_pos:long>6.7735</wgs84_pos:long>
+ </edm:Place>
+ <edm:WebResource rdf:about="https://bilder.example.org/rheinufer.jpg">
+  <dcterms:isReferencedBy rdf:resource="https://iiif.example.org/rheinufer/manifest.json"/>
+ </edm:WebResource>
+ <ore:Aggregation rdf:about="#agg">
+  <edm:aggregatedCHO rdf:resource="#cho"/>
+  <edm:dataProvider>Stadtmuseum Düsseldorf</edm:dataProvider>
+  <edm:isShownAt rdf:resource="https://museum.example.org/objekt/1"/>
+  <edm:isShownBy rdf:resource="https://bilder.example.org/rheinufer.jpg"/>
+  <edm:rights rdf:resource="http://rightsstatements.org/vocab/InC/1.0/"/>
+ </ore:Aggregation>
+</rdf:RDF>"""
+
+
+def test_edm_places_give_a_geometry_and_web_resources_a_manifest(
+    tmp_path: Path, repo: OAIRepository, index: SQLiteIndex
+) -> None:
+    repo.records = [Record("oai:museum:1", "2024-01-01", EDM_WITH_PLACE)]
+    settings = settings_for(tmp_path, source("museum", repo.url, metadata_format="edm"))
+    assert run_harvest(settings, index).sources[0].items == 1
+    item = index.get_item("museum", "oai:museum:1")
+    assert item is not None
+    assert item.geometry == {"type": "Point", "coordinates": [6.7735, 51.2277]}
+    p = item.properties
+    assert (p["title"], p["creators"], p["date"]) == (
+        "Ansicht des Rheinufers",
+        ["Andreas Achenbach"],
+        "1850",
+    )
+    assert (p["institution"], p["object_type"], p["subjects"]) == (
+        "Stadtmuseum Düsseldorf",
+        "IMAGE",
+        ["Rhein"],
+    )
+    assert p["iiif_manifest"] == "https://iiif.example.org/rheinufer/manifest.json"
+    assert p["thumbnail"] == "https://bilder.example.org/rheinufer.jpg"
+    assert p["record_url"] == "https://museum.example.org/objekt/1"
+    assert p["rights"] == "http://rightsstatements.org/vocab/InC/1.0/"
+
+
+def test_catalogue_harvest_full_lists_everything_again(tmp_path: Path, repo: OAIRepository) -> None:
+    repo.records = [Record(f"oai:x:{n}", "2024-01-01", dc(f"Objekt {n}")) for n in range(3)]
+    config = tmp_path / "catalogue.yml"
+    config.write_text(
+        "index: {backend: sqlite, path: idx/catalogue.sqlite}\n"
+        f"sources:\n  - {{name: archiv, type: oai-pmh, url: '{repo.url}'}}\n"
+    )
+    catalogue = shutil.which("catalogue") or str(Path(sys.executable).parent / "catalogue")
+    asked_from = []
+    for args in ((), (), ("--full",)):
+        repo.upstream.requests.clear()
+        done = subprocess.run(
+            [catalogue, "harvest", "--config", str(config), "--quiet", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        asked_from.append("from" in parse_qs(urlsplit(repo.upstream.requests[0]).query))
+    assert asked_from == [False, True, False]
+    assert (tmp_path / "idx" / "reports" / "harvest-state.sqlite").is_file()

@@ -305,3 +305,27 @@ def test_old_buckets_expire_from_the_aggregates(
     assert index.get_item("sensoren.aggregates", f"5011.hour.{hour_key(kept)}") is not None
     item = index.get_item("sensoren", "501")
     assert item is not None and len(item.properties["datastreams"][0]["hourly"]) == 1
+
+
+def test_datastreams_beyond_the_expanded_list_are_followed(
+    tmp_path: Path, sta: SensorThingsStandIn, index: SQLiteIndex
+) -> None:
+    station = air_station(700)
+    more = [
+        {**copy.deepcopy(station["Datastreams"][0]), "@iot.id": 7100 + n, "name": f"Kanal {n}"}
+        for n in range(4)
+    ]
+    station["Datastreams@iot.nextLink"] = sta.add_collection("Things(700)/Datastreams", more)
+    sta.add_thing(station)
+    for extra in more:
+        sta.add_thing({"@iot.id": "unused", "Datastreams": [extra]})  # routes for Observations
+    sta.things = [station, {"name": "ohne id"}]
+    sta.observations["7103"] = observations((0, 3.5))
+    report = run_harvest(settings_for(tmp_path, sta.url), index).sources[0]
+    assert report.status == "ok"
+    assert [(p.where, p.reason) for p in report.problems] == [("thing 2", "no @iot.id")]
+    item = index.get_item("sensoren", "700")
+    assert item is not None
+    ids = [d["id"] for d in item.properties["datastreams"]]
+    assert ids == ["7001", "7100", "7101", "7102", "7103"]
+    assert item.properties["datastreams"][-1]["latest_value"] == 3.5
