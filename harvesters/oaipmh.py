@@ -34,6 +34,12 @@ from harvesters.safexml import parse_xml
 log = logging.getLogger("harvesters.oaipmh")
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
+# sickle's OAI-PMH error classes share no base class but Exception
+OAI_ERRORS = tuple(
+    e
+    for e in vars(oaiexceptions).values()
+    if isinstance(e, type) and issubclass(e, Exception) and e is not oaiexceptions.NoRecordsMatch
+)
 READERS: dict[str, Callable[[Any, str | None], CulturalObject]] = {
     "oai_dc": read_dublin_core,
     "lido": read_lido,
@@ -64,9 +70,14 @@ class OAIPMHHarvester(SourceHarvester):
 
     def records(self) -> Iterator[Change]:
         """Everything (a complete listing; the runner deletes what vanished)."""
-        yield from self._listing(None, lambda date: None)
+        client = _HttpxSickle(self.endpoint, self.client, lambda date: None)
+        for dataset, spec in self._datasets(client):
+            yield dataset
+            yield from self._records(client, dataset, spec, None)
 
     def changes(self, state: SourceState) -> Iterator[Change]:
+        """What changed since the last successful run; a set listed for the first time (added
+        to ``sets`` since) is listed whole, a dataset no longer configured is deleted."""
         since = state.since
         if since is not None and self.options.granularity == "day":
             since = since[:10]
@@ -75,15 +86,22 @@ class OAIPMHHarvester(SourceHarvester):
             if response_date and state.next_since is None:
                 state.next_since = response_date
 
-        yield from self._listing(since, remember)
+        client = _HttpxSickle(self.endpoint, self.client, remember)
+        known: list[str] | None = state.get("datasets")
+        listed: list[str] = []
+        for dataset, spec in self._datasets(client):
+            yield dataset
+            first_time = known is not None and dataset.id not in known
+            yield from self._records(client, dataset, spec, None if first_time else since)
+            listed.append(dataset.id)
+        for gone in sorted(set(known or ()) - set(listed)):
+            yield Deleted(gone)
+        state.put("datasets", listed)
 
-    def _listing(self, since: str | None, clock: Callable[[str | None], None]) -> Iterator[Change]:
-        client = _HttpxSickle(self.endpoint, self.client, clock)
+    def _datasets(self, client: _HttpxSickle) -> Iterator[tuple[Dataset, str | None]]:
         names = self._set_names(client) if self.options.sets else {}
         for spec in self.options.sets or (None,):
-            dataset = self._dataset(spec, names.get(spec) if spec else None)
-            yield dataset
-            yield from self._records(client, dataset, spec, since)
+            yield self._dataset(spec, names.get(spec) if spec else None), spec
 
     def _dataset(self, spec: str | None, name: str | None) -> Dataset:
         title = self.source.title or self.source.name
@@ -102,7 +120,7 @@ class OAIPMHHarvester(SourceHarvester):
                 s.setSpec: clean(getattr(s, "setName", None)) or s.setSpec
                 for s in client.ListSets()
             }
-        except oaiexceptions.OAIError as exc:
+        except OAI_ERRORS as exc:
             log.warning(
                 "no set names", extra={"source": self.source.name, "error": type(exc).__name__}
             )
@@ -123,7 +141,7 @@ class OAIPMHHarvester(SourceHarvester):
             listing = client.ListRecords(**params)
         except oaiexceptions.NoRecordsMatch:
             return
-        except oaiexceptions.OAIError as exc:
+        except OAI_ERRORS as exc:
             raise HarvestError(
                 f"{self.endpoint}: the repository reports {_describe(exc)}"
             ) from None
@@ -134,7 +152,7 @@ class OAIPMHHarvester(SourceHarvester):
                 record = next(listing)
             except StopIteration:
                 break
-            except oaiexceptions.OAIError as exc:
+            except OAI_ERRORS as exc:
                 raise HarvestError(
                     f"{self.endpoint}: the repository reports {_describe(exc)}"
                 ) from None

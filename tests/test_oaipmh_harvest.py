@@ -361,3 +361,28 @@ def test_catalogue_harvest_full_lists_everything_again(tmp_path: Path, repo: OAI
         asked_from.append("from" in parse_qs(urlsplit(repo.upstream.requests[0]).query))
     assert asked_from == [False, True, False]
     assert (tmp_path / "idx" / "reports" / "harvest-state.sqlite").is_file()
+
+
+def test_a_set_added_later_is_listed_whole_and_a_set_removed_is_deleted(
+    tmp_path: Path, repo: OAIRepository, index: SQLiteIndex
+) -> None:
+    repo.records = [
+        Record("oai:x:1", "2024-01-01", dc("Karte"), sets=("maps",)),
+        Record("oai:x:2", "2024-01-01", dc("Foto"), sets=("wpa",)),
+    ]
+    run_harvest(settings_for(tmp_path, source("archiv", repo.url, sets=["maps"])), index)
+    repo.upstream.requests.clear()
+    both = settings_for(tmp_path, source("archiv", repo.url, sets=["maps", "wpa"]))
+    report = run_harvest(both, index).sources[0]
+    asked = {
+        q["set"][0]: "from" in q
+        for q in (parse_qs(urlsplit(r).query) for r in repo.upstream.requests)
+        if "set" in q
+    }
+    assert asked == {"maps": True, "wpa": False}
+    assert report.items == 1 and index.get_item("archiv.wpa", "oai:x:2") is not None
+
+    report = run_harvest(settings_for(tmp_path, source("archiv", repo.url, sets=["wpa"])), index)
+    assert report.sources[0].status == "ok"
+    assert index.get_dataset("archiv.maps") is None
+    assert index.get_item("archiv.wpa", "oai:x:2") is not None
