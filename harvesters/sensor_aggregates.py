@@ -45,7 +45,7 @@ def utc_time(value: Any) -> str:
 def add_observations(
     observations: Iterable[Any], hours: dict[str, Bucket]
 ) -> tuple[int, list[tuple[int, str]], str | None, Any]:
-    """Fold observations (``phenomenonTime``, ``result``), oldest first, into hourly buckets.
+    """Fold observations (``phenomenonTime``, ``result``) into hourly buckets.
 
     Returns (observations folded, [(position, reason)] of those skipped, newest time, its value).
     """
@@ -81,9 +81,13 @@ def add_observations(
                 bucket[2] = bucket[3] = result
             bucket[1] += 1
             bucket[4] += result
-        bucket[5] = result
-        bucket[6] = when
-        last_time, last_value = when, result
+        # servers are asked for time order; one that ignores it must not make an older
+        # observation the latest
+        if bucket[6] is None or when >= bucket[6]:
+            bucket[5] = result
+            bucket[6] = when
+        if last_time is None or when >= last_time:
+            last_time, last_value = when, result
         folded += 1
     return folded, skipped, last_time, last_value
 

@@ -22,6 +22,8 @@ class SensorThingsStandIn:
         self.page = page
         self.fail: set[str] = set()
         """Datastream ids whose Observations answer 500."""
+        self.unordered = False
+        """Answer Observations newest first, ignoring ``$orderby``."""
         self.short_count = 0
         """Added to every ``@iot.count`` (a server that promises more than it has)."""
         upstream.routes[f"{ROOT}/Things"] = self._things
@@ -59,7 +61,7 @@ class SensorThingsStandIn:
             if condition:
                 _, op, value = condition.split(" ", 2)
                 rows = [r for r in rows if _after(r.get("phenomenonTime"), op, value)]
-            rows = sorted(rows, key=lambda r: str(r.get("phenomenonTime")))
+            rows = sorted(rows, key=lambda r: str(r.get("phenomenonTime")), reverse=self.unordered)
             self._answer(handler, rows)
 
         return answer

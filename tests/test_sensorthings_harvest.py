@@ -329,3 +329,18 @@ def test_datastreams_beyond_the_expanded_list_are_followed(
     ids = [d["id"] for d in item.properties["datastreams"]]
     assert ids == ["7001", "7100", "7101", "7102", "7103"]
     assert item.properties["datastreams"][-1]["latest_value"] == 3.5
+
+
+def test_a_server_ignoring_the_order_still_gives_the_newest_as_latest(
+    tmp_path: Path, sta: SensorThingsStandIn, index: SQLiteIndex
+) -> None:
+    sta.add_thing(air_station(501))
+    sta.unordered = True
+    sta.observations["5011"] = observations((0, 1), (10, 2), (20, 3))
+    run_harvest(settings_for(tmp_path, sta.url), index)
+    station = index.get_item("sensoren", "501")
+    assert station is not None
+    (no2,) = station.properties["datastreams"]
+    assert (no2["latest_value"], no2["latest_time"]) == (3, at(20))
+    hourly = index.get_item("sensoren.aggregates", f"5011.hour.{hour_key(HOUR)}")
+    assert hourly is not None and hourly.properties["last_value"] == 3
