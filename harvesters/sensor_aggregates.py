@@ -8,8 +8,10 @@ counted and averaged; any other result is counted only. Buckets are keyed by the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 Bucket = list[Any]
@@ -42,13 +44,53 @@ def utc_time(value: Any) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+_INSTANT = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z"
+_CANONICAL_PAGE = re.compile(rf"(?:{_INSTANT}\n)*{_INSTANT}")
+
+
 def add_observations(
-    observations: Iterable[Any], hours: dict[str, Bucket]
+    observations: list[Any], hours: dict[str, Bucket]
 ) -> tuple[int, list[tuple[int, str]], str | None, Any]:
     """Fold observations (``phenomenonTime``, ``result``) into hourly buckets.
 
     Returns (observations folded, [(position, reason)] of those skipped, newest time, its value).
+    A page whose times are all in the canonical UTC form servers send is folded hour by hour
+    with list operations (several times faster); any other page observation by observation.
     """
+    try:
+        times = [o["phenomenonTime"] for o in observations]
+        results = [o.get("result") for o in observations]
+        canonical = bool(times) and _CANONICAL_PAGE.fullmatch("\n".join(times)) is not None
+    except (KeyError, TypeError, AttributeError):
+        canonical = False
+    if not canonical:
+        return _add_one_by_one(observations, hours)
+    last_time: str | None = None
+    last_value: Any = None
+    for key, group in groupby(zip(times, results, strict=True), key=_hour):
+        rows = list(group)
+        numbers = [r for _, r in rows if type(r) is float or type(r) is int]
+        newest = max(rows, key=_time)
+        delta: Bucket = [len(rows), len(numbers), None, None, 0.0, newest[1], newest[0]]
+        if numbers:
+            delta[MIN], delta[MAX], delta[SUM] = min(numbers), max(numbers), float(sum(numbers))
+        hours[key] = merge(hours.get(key), delta)
+        if last_time is None or newest[0] >= last_time:
+            last_time, last_value = newest
+    return len(times), [], last_time, last_value
+
+
+def _hour(row: tuple[str, Any]) -> str:
+    return row[0][:13]
+
+
+def _time(row: tuple[str, Any]) -> str:
+    return row[0]
+
+
+def _add_one_by_one(
+    observations: Iterable[Any], hours: dict[str, Bucket]
+) -> tuple[int, list[tuple[int, str]], str | None, Any]:
     folded = 0
     skipped: list[tuple[int, str]] = []
     last_time: str | None = None
