@@ -344,3 +344,23 @@ def test_a_server_ignoring_the_order_still_gives_the_newest_as_latest(
     assert (no2["latest_value"], no2["latest_time"]) == (3, at(20))
     hourly = index.get_item("sensoren.aggregates", f"5011.hour.{hour_key(HOUR)}")
     assert hourly is not None and hourly.properties["last_value"] == 3
+
+
+def test_a_datastream_with_nothing_new_is_not_asked_again(
+    tmp_path: Path, sta: SensorThingsStandIn, index: SQLiteIndex
+) -> None:
+    station = air_station(501)
+    station["Datastreams"][0]["phenomenonTime"] = f"{at(0)}/{at(10)}"
+    sta.add_thing(station)
+    sta.observations["5011"] = observations((0, 1), (10, 2))
+    settings = settings_for(tmp_path, sta.url)
+    run_harvest(settings, index)
+    sta.upstream.requests.clear()
+    assert run_harvest(settings, index).sources[0].status == "ok"
+    assert not [r for r in sta.upstream.requests if "Observations" in r]
+
+    sta.observations["5011"] += observations((20, 3))
+    station["Datastreams"][0]["phenomenonTime"] = f"{at(0)}/{at(20)}"
+    run_harvest(settings, index)
+    hourly = index.get_item("sensoren.aggregates", f"5011.hour.{hour_key(HOUR)}")
+    assert hourly is not None and hourly.properties["count"] == 3
