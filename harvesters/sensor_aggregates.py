@@ -9,9 +9,12 @@ counted and averaged; any other result is counted only. Buckets are keyed by the
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
+from functools import lru_cache
+from itertools import islice, repeat
+from operator import itemgetter, methodcaller
 from typing import Any
 
 Bucket = list[Any]
@@ -44,8 +47,11 @@ def utc_time(value: Any) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-_INSTANT = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z"
-_CANONICAL_PAGE = re.compile(rf"(?:{_INSTANT}\n)*{_INSTANT}")
+_HOUR_KEY = re.compile(r"\d{4}-\d\d-\d\dT\d\d")
+_TIME = itemgetter("phenomenonTime")
+_RESULT = methodcaller("get", "result")
+_HOUR = itemgetter(slice(0, 13))
+_NUMBERS = frozenset({int, float})
 
 
 def add_observations(
@@ -54,38 +60,42 @@ def add_observations(
     """Fold observations (``phenomenonTime``, ``result``) into hourly buckets.
 
     Returns (observations folded, [(position, reason)] of those skipped, newest time, its value).
-    A page whose times are all in the canonical UTC form servers send is folded hour by hour
-    with list operations (several times faster); any other page observation by observation.
+    A page in time order whose times are all UTC instants (``…Z``, as servers send them) is
+    folded hour by hour with list operations, several times faster; any other page observation
+    by observation.
     """
     try:
-        times = [o["phenomenonTime"] for o in observations]
-        results = [o.get("result") for o in observations]
-        canonical = bool(times) and _CANONICAL_PAGE.fullmatch("\n".join(times)) is not None
+        times = list(map(_TIME, observations))
+        results = list(map(_RESULT, observations))
     except (KeyError, TypeError, AttributeError):
-        canonical = False
-    if not canonical:
         return _add_one_by_one(observations, hours)
-    last_time: str | None = None
-    last_value: Any = None
-    for key, group in groupby(zip(times, results, strict=True), key=_hour):
-        rows = list(group)
-        numbers = [r for _, r in rows if type(r) is float or type(r) is int]
-        newest = max(rows, key=_time)
-        delta: Bucket = [len(rows), len(numbers), None, None, 0.0, newest[1], newest[0]]
+    if not (
+        times
+        and set(map(type, times)) == {str}
+        and all(map(str.endswith, times, repeat("Z")))
+        and not any(map(str.__contains__, times, repeat("/")))
+        and all(map(str.__le__, times, islice(times, 1, None)))
+    ):
+        return _add_one_by_one(observations, hours)
+    keys = list(map(_HOUR, times))
+    if not all(map(_HOUR_KEY.fullmatch, set(keys))):
+        return _add_one_by_one(observations, hours)
+    start, count = 0, len(keys)
+    while start < count:
+        key = keys[start]
+        stop = bisect_right(keys, key, start)
+        values = results[start:stop]
+        if set(map(type, values)) <= _NUMBERS:
+            numbers = values
+        else:
+            numbers = [r for r in values if type(r) is float or type(r) is int]
+        delta: Bucket = [stop - start, len(numbers), None, None, 0.0]
+        delta += [results[stop - 1], times[stop - 1]]
         if numbers:
             delta[MIN], delta[MAX], delta[SUM] = min(numbers), max(numbers), float(sum(numbers))
         hours[key] = merge(hours.get(key), delta)
-        if last_time is None or newest[0] >= last_time:
-            last_time, last_value = newest
-    return len(times), [], last_time, last_value
-
-
-def _hour(row: tuple[str, Any]) -> str:
-    return row[0][:13]
-
-
-def _time(row: tuple[str, Any]) -> str:
-    return row[0]
+        start = stop
+    return count, [], times[-1], results[-1]
 
 
 def _add_one_by_one(
@@ -166,13 +176,15 @@ def mean(bucket: Bucket) -> float | None:
     return bucket[SUM] / bucket[NUMERIC] if bucket[NUMERIC] else None
 
 
+@lru_cache(maxsize=16384)
 def bounds(period: str, key: str) -> tuple[str, str]:
-    """The ISO start and end of the bucket ``key``."""
+    """The ISO start and end of the bucket ``key`` (cached: every Datastream has the same hours)."""
     start = _start(period, key)
     end = start + PERIODS[period]
     return _iso(start), _iso(end)
 
 
+@lru_cache(maxsize=4096)
 def cutoff(period: str, newest_key: str, keep: int) -> str:
     """The oldest key still kept when ``keep`` buckets up to ``newest_key`` are kept."""
     start = _start(period, newest_key) - PERIODS[period] * (keep - 1)
