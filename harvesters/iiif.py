@@ -31,6 +31,7 @@ FIELDS = {
     "institution": ("holding institution", "repository", "institution", "museum"),
 }
 _TAG = re.compile(r"<[^>]+>")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:!?])")
 
 
 class IIIFOptions(HarvesterOptions):
@@ -173,7 +174,8 @@ class IIIFHarvester(SourceHarvester):
         if value is None:
             return []
         if isinstance(value, str):
-            text = clean(_TAG.sub(" ", value))
+            # IIIF allows a little HTML in values; tags become spaces, not glued words
+            text = clean(_SPACE_BEFORE_PUNCTUATION.sub(r"\1", _TAG.sub(" ", value)))
             return [text] if text else []
         if isinstance(value, list):
             return [t for v in value for t in self._texts(v)]

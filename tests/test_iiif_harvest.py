@@ -129,3 +129,40 @@ def test_a_single_manifest_is_a_dataset_of_one(tmp_path: Path, index: SQLiteInde
         wrong.error or ""
     )
     assert index.get_item("sammlung", item_id(HARVARD_ID)) is not None
+
+
+def test_rights_provider_and_language_of_a_v3_manifest(tmp_path: Path, index: SQLiteIndex) -> None:
+    served = tmp_path / "www"
+    served.mkdir()
+    with Upstream(served) as up:
+        (served / "m.json").write_text(
+            json.dumps(
+                {
+                    "@context": "http://iiif.io/api/presentation/3/context.json",
+                    "id": up.url("m.json"),
+                    "type": "Manifest",
+                    "label": {"en": ["City map"], "de": ["Stadtplan"]},
+                    "summary": {"de": ["Stadtplan von <b>Düsseldorf</b>, 1850"]},
+                    "metadata": [
+                        {"label": {"de": ["Datierung"]}, "value": {"none": ["um 1850"]}},
+                        {"label": {"de": ["Material/Technik"]}, "value": {"de": ["Kupferstich"]}},
+                    ],
+                    "rights": "https://creativecommons.org/licenses/by/4.0/",
+                    "provider": [
+                        {"id": "https://archiv.example.org", "label": {"de": ["Stadtarchiv"]}}
+                    ],
+                    "items": [],
+                }
+            )
+        )
+        settings = settings_for(tmp_path, up.url("m.json"), prefer_language="de")
+        report = run_harvest(settings, index).sources[0]
+    assert (report.status, report.items) == ("ok", 1)
+    item = index.get_item("sammlung", item_id(up.url("m.json")))
+    assert item is not None
+    p = item.properties
+    assert (p["title"], p["description"]) == ("Stadtplan", "Stadtplan von Düsseldorf, 1850")
+    assert (p["date"], p["materials"]) == ("um 1850", ["Kupferstich"])
+    assert p["rights"] == "http://creativecommons.org/licenses/by/4.0/"
+    assert p["institution"] == "Stadtarchiv" and p["provider"] == "Stadtarchiv"
+    assert item.time_start == "1850-01-01T00:00:00Z"
