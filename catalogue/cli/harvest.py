@@ -25,19 +25,24 @@ from catalogue.settings import Settings
 @config_option
 @click.option("--source", "sources", multiple=True, help="Harvest only this source (repeatable).")
 @click.option("--quiet", is_flag=True, help="No progress display; the summary only.")
-def harvest(config_path: Path, sources: tuple[str, ...], quiet: bool) -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Incremental sources list everything instead of what changed since their last run.",
+)
+def harvest(config_path: Path, sources: tuple[str, ...], quiet: bool, full: bool) -> None:
     """Harvest the configured sources into the index.
 
     Exits with 1 when a source failed; the other sources are harvested all the same.
     """
     settings = load(config_path)
-    report = harvest_into_index(settings, list(sources), quiet=quiet)
+    report = harvest_into_index(settings, list(sources), quiet=quiet, full=full)
     if not report.ok:
         sys.exit(1)
 
 
 def harvest_into_index(
-    settings: Settings, only: list[str], *, quiet: bool = False
+    settings: Settings, only: list[str], *, quiet: bool = False, full: bool = False
 ) -> HarvestReport:
     """Run a harvest with a progress display and a summary table; write the report."""
     logs.configure()
@@ -65,7 +70,9 @@ def harvest_into_index(
                 progress.update(tasks[source], completed=count)
 
             try:
-                report = run_harvest(settings, index, only=only or None, progress=on_progress)
+                report = run_harvest(
+                    settings, index, only=only or None, progress=on_progress, full=full
+                )
             except CatalogueError as exc:
                 raise click.ClickException(exc.user_message) from None
     finally:

@@ -5,18 +5,27 @@ A harvester reads lazily (pages followed to the end, files streamed), yields eac
 :class:`~catalogue.model.Problem` for each record it has to skip, and raises for a source it
 cannot read at all. It yields a :class:`~catalogue.model.Notice` for what the data team should
 hear about (a source that delivered fewer records than it promised). It never writes to the index.
+
+A source type that can list only what changed since its last successful run implements
+:class:`IncrementalHarvester`: the runner gives it the source's :class:`SourceState` and it
+yields :class:`Deleted` for what the source removed, since such a listing is not complete and
+the runner cannot infer deletions from what is missing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
 from catalogue.model import Dataset, Item, Notice, Problem
 from catalogue.settings import SourceSettings
+
+if TYPE_CHECKING:
+    from catalogue.harvest.state import SourceState
 
 
 class HarvesterOptions(BaseModel):
@@ -52,3 +61,26 @@ class Harvester(Protocol):
     def __init__(self, source: SourceSettings, client: httpx.Client) -> None: ...
 
     def records(self) -> Iterator[Dataset | Item | Problem | Notice]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """The source removed an item (or, with no ``item_id``, a whole dataset)."""
+
+    dataset_id: str
+    item_id: str | None = None
+
+
+Change = Dataset | Item | Deleted | Problem | Notice
+
+
+class IncrementalHarvester(Harvester, Protocol):
+    """A source type that reads only what changed since the source's last successful run.
+
+    ``state.since`` is when that run started, or None: then the harvester lists everything
+    and the runner deletes, after the run, whatever the listing did not contain. With a
+    ``since``, only :class:`Deleted` records delete. What the harvester keeps in ``state``
+    is saved only when the run succeeds.
+    """
+
+    def changes(self, state: SourceState) -> Iterator[Change]: ...

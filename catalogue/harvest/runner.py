@@ -2,6 +2,11 @@
 
 A source that fails (unreachable, broken mid-way) is reported and leaves everything it had in
 the index in place; only a source read to its end has its vanished records deleted.
+
+Incremental source types (:class:`~catalogue.harvest.contract.IncrementalHarvester`) read only
+what changed since their last successful run; their runs delete only what the source says it
+deleted. The first run, a ``full`` run, and a run after the index lost the source's records
+list everything, and then delete what vanished like any other run.
 """
 
 from __future__ import annotations
@@ -10,15 +15,18 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
 from catalogue.errors import CatalogueError
+from catalogue.harvest.contract import Deleted
 from catalogue.harvest.http import harvest_client
 from catalogue.harvest.registry import create_harvester
 from catalogue.harvest.report import HarvestReport, SourceReport
+from catalogue.harvest.state import STATE_FILE, HarvestStateStore, SourceState
 from catalogue.index import Index
-from catalogue.model import Dataset, Item, Notice, Problem
+from catalogue.model import Dataset, Item, Notice, Problem, utc_now
 from catalogue.settings import Settings, SourceSettings
 
 log = logging.getLogger("catalogue.harvest")
@@ -47,8 +55,12 @@ def run_harvest(
     only: list[str] | None = None,
     client: httpx.Client | None = None,
     progress: ProgressCallback | None = None,
+    full: bool = False,
 ) -> HarvestReport:
-    """Harvest the configured sources (or those named in ``only``) into ``index``."""
+    """Harvest the configured sources (or those named in ``only``) into ``index``.
+
+    ``full``: incremental sources list everything instead of what changed since their last run.
+    """
     sources = (
         [settings.source(name) for name in only]
         if only
@@ -57,12 +69,23 @@ def run_harvest(
     report = HarvestReport(run_id=new_run_id())
     own_client = client is None
     http = client or make_client(settings)
+    states = _LazyStateStore(settings.reports_dir() / STATE_FILE)
     try:
         for source in sources:
             report.sources.append(
-                harvest_source(source, index, http, report.run_id, settings, progress)
+                harvest_source(
+                    source,
+                    index,
+                    http,
+                    report.run_id,
+                    settings,
+                    progress,
+                    states=states.open,
+                    full=full,
+                )
             )
     finally:
+        states.close()
         if own_client:
             http.close()
     report.finished = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -76,17 +99,21 @@ def harvest_source(
     run_id: str,
     settings: Settings,
     progress: ProgressCallback | None = None,
+    *,
+    states: Callable[[], HarvestStateStore] | None = None,
+    full: bool = False,
 ) -> SourceReport:
     """Harvest one source; never raises for what the source does."""
     report = SourceReport(name=source.name, type=source.type, url=source.url)
     source_run = f"{run_id}:{source.name}"
     touched: list[str] = []
+    deletions = _Deletions()
+    state: SourceState | None = None
     log.info("harvest started", extra={"source": source.name, "type": source.type})
 
-    def records() -> Iterator[Dataset | Item]:
-        harvester = create_harvester(source, client)
+    def records(stream: Iterator[object]) -> Iterator[Dataset | Item]:
         seen = 0
-        for record in harvester.records():
+        for record in stream:
             if isinstance(record, Notice):
                 report.warnings.append(record.message)
                 log.warning(
@@ -100,22 +127,43 @@ def harvest_source(
                     extra={"source": source.name, "record": record.where, "reason": record.reason},
                 )
                 continue
+            if isinstance(record, Deleted):
+                deletions.add(record)
+                continue
             if isinstance(record, Dataset):
                 report.datasets += 1
                 touched.append(record.id)
-            else:
+                deletions.keep(record.id, None)
+            elif isinstance(record, Item):
                 report.items += 1
+                deletions.keep(record.dataset_id, record.id)
+            else:
+                raise TypeError(f"a harvester yielded {type(record).__name__}")
             seen += 1
             if progress and seen % PROGRESS_EVERY == 0:
                 progress(source.name, seen)
             yield record
 
     try:
-        stats = index.upsert(records(), run_id=source_run)
+        harvester = create_harvester(source, client)
+        changes = getattr(harvester, "changes", None)
+        if callable(changes) and states is not None:
+            # an index that lost the source's records needs them all again
+            relist = full or source.name not in index.source_counts()
+            state = states().begin(source.name, utc_now(), full=relist)
+            stream: Iterator[object] = changes(state)
+        else:
+            stream = harvester.records()
+        stats = index.upsert(records(stream), run_id=source_run)
         report.added, report.updated, report.unchanged = stats.added, stats.updated, stats.unchanged
         for record_id, reason in stats.failed:
             report.problem(Problem(record_id, reason))
-        report.deleted = index.delete_stale(source.name, source_run)
+        report.deleted = deletions.apply(index)
+        touched.extend(deletions.datasets_touched())
+        if state is None or state.full:
+            report.deleted += index.delete_stale(source.name, source_run)
+        if state is not None:
+            state.commit()
         report.status = "ok"
     except Exception as exc:  # one source's failure must not stop the others
         report.status = "failed"
@@ -126,8 +174,10 @@ def harvest_source(
             exc_info=not isinstance(exc, (CatalogueError, httpx.HTTPError, OSError)),
         )
     finally:
+        if state is not None:
+            state.rollback()
         if touched:
-            index.refresh_datasets(touched)
+            index.refresh_datasets(list(dict.fromkeys(touched)))
         report.finished = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if progress:
         progress(source.name, report.datasets + report.items)
@@ -144,6 +194,56 @@ def harvest_source(
         },
     )
     return report
+
+
+class _Deletions:
+    """What a source said it deleted during a run, applied once the run's writes are done
+    (a record deleted and then yielded again in the same run stays)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, set[str]] = {}
+        self.datasets: set[str] = set()
+
+    def add(self, deleted: Deleted) -> None:
+        if deleted.item_id is None:
+            self.datasets.add(deleted.dataset_id)
+        else:
+            self.items.setdefault(deleted.dataset_id, set()).add(deleted.item_id)
+
+    def keep(self, dataset_id: str, item_id: str | None) -> None:
+        if item_id is None:
+            self.datasets.discard(dataset_id)
+        elif dataset_id in self.items:
+            self.items[dataset_id].discard(item_id)
+
+    def apply(self, index: Index) -> int:
+        count = 0
+        for dataset_id, item_ids in self.items.items():
+            if item_ids and dataset_id not in self.datasets:
+                count += index.delete_items(dataset_id, sorted(item_ids))
+        if self.datasets:
+            count += index.delete_datasets(sorted(self.datasets))
+        return count
+
+    def datasets_touched(self) -> list[str]:
+        return [d for d, ids in self.items.items() if ids and d not in self.datasets]
+
+
+class _LazyStateStore:
+    """Opens the harvest state file only when an incremental source needs it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.store: HarvestStateStore | None = None
+
+    def open(self) -> HarvestStateStore:
+        if self.store is None:
+            self.store = HarvestStateStore(self.path)
+        return self.store
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
 
 
 def _describe(exc: Exception) -> str:
