@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 from catalogue.errors import ConfigError
 
@@ -53,6 +61,22 @@ class ServerSettings(_Strict):
     rate_burst: int = Field(30, ge=1)
     trust_forwarded_for: bool = False
     """Take the client address from X-Forwarded-For (only behind a proxy that sets it)."""
+    admin_token: SecretStr | None = None
+    """Bearer token for harvests over HTTP and detailed run reports (give it as ``${VAR}``);
+    None or empty: those stay closed."""
+
+    @field_validator("admin_token")
+    @classmethod
+    def _empty_token_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value() else None
+
+    @field_serializer("admin_token", when_used="json")
+    def _token_for_workers(self, value: SecretStr | None, info: Any) -> str | None:
+        # written out in full only when asked (handing settings to worker processes)
+        if value is None:
+            return None
+        reveal = isinstance(info.context, dict) and info.context.get("reveal_secrets")
+        return value.get_secret_value() if reveal else str(value)
 
     def worker_count(self) -> int:
         return self.workers or max(1, min(os.cpu_count() or 1, 4))

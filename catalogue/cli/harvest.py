@@ -14,10 +14,11 @@ from rich.table import Table
 from catalogue import logs
 from catalogue.cli.options import config_option, load
 from catalogue.errors import CatalogueError
+from catalogue.harvest.lock import harvest_lock
 from catalogue.harvest.registry import validate_sources
 from catalogue.harvest.report import HarvestReport
 from catalogue.harvest.runner import run_harvest
-from catalogue.index import open_index
+from catalogue.index import Index, open_index
 from catalogue.settings import Settings
 
 
@@ -54,33 +55,43 @@ def harvest_into_index(
         raise click.ClickException(exc.user_message) from None
     started = time.perf_counter()
     try:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            TextColumn("{task.completed:,} records"),
-            TimeElapsedColumn(),
-            console=console,
-            disable=quiet or not console.is_terminal,
-        ) as progress:
-            tasks: dict[str, TaskID] = {}
-
-            def on_progress(source: str, count: int) -> None:
-                if source not in tasks:
-                    tasks[source] = progress.add_task(source, total=None)
-                progress.update(tasks[source], completed=count)
-
-            try:
-                report = run_harvest(
-                    settings, index, only=only or None, progress=on_progress, full=full
-                )
-            except CatalogueError as exc:
-                raise click.ClickException(exc.user_message) from None
+        with harvest_lock(settings.reports_dir()):
+            report = _run(settings, index, only, quiet=quiet, full=full, console=console)
+            elapsed = time.perf_counter() - started
+            path = report.write(settings.reports_dir())
+    except CatalogueError as exc:
+        raise click.ClickException(exc.user_message) from None
     finally:
         index.close()
-    elapsed = time.perf_counter() - started
-    path = report.write(settings.reports_dir())
     _summary(Console(width=None if sys.stdout.isatty() else 120), report, elapsed, path)
     return report
+
+
+def _run(
+    settings: Settings,
+    index: Index,
+    only: list[str],
+    *,
+    quiet: bool,
+    full: bool,
+    console: Console,
+) -> HarvestReport:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.completed:,} records"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet or not console.is_terminal,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def on_progress(source: str, count: int) -> None:
+            if source not in tasks:
+                tasks[source] = progress.add_task(source, total=None)
+            progress.update(tasks[source], completed=count)
+
+        return run_harvest(settings, index, only=only or None, progress=on_progress, full=full)
 
 
 def _summary(console: Console, report: HarvestReport, elapsed: float, path: Path) -> None:

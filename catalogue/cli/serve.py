@@ -72,7 +72,7 @@ def run_server(
         uvicorn.run(app, **options)
         return
     # each worker process builds its own app from the same settings
-    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    os.environ[SETTINGS_ENV] = settings.model_dump_json(context={"reveal_secrets": True})
     uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=count, **options)
 
 

@@ -17,11 +17,11 @@ from starlette.routing import Mount, Route
 from catalogue import __version__
 from catalogue.ckan.actions import Context as CKANContext
 from catalogue.ckan.routes import routes as ckan_routes
-from catalogue.errors import CatalogueError, QueryError
-from catalogue.harvest.report import recent_reports
+from catalogue.errors import CatalogueError
 from catalogue.index import Index, open_index
 from catalogue.ogc.service import OGCService
 from catalogue.settings import Settings
+from catalogue.web.admin import HarvestRuns
 from catalogue.web.guards import BodyTooLarge, Guards
 
 log = logging.getLogger("catalogue.web")
@@ -49,12 +49,7 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
             }
         )
 
-    async def harvest_runs(request: Request) -> Response:
-        try:
-            limit = min(max(int(request.query_params.get("limit", "10")), 1), 100)
-        except ValueError:
-            raise QueryError("limit must be a whole number") from None
-        return JSONResponse({"runs": recent_reports(settings.reports_dir(), limit)})
+    runs = HarvestRuns(settings, index)
 
     async def home(request: Request) -> Response:
         return RedirectResponse(url="/ogc/", status_code=307)
@@ -95,7 +90,8 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
         routes=[
             Route("/", home),
             Route("/health", health),
-            Route("/harvest/runs", harvest_runs),
+            Route("/harvest/runs", runs.recent, methods=["GET"]),
+            Route("/harvest/runs", runs.start, methods=["POST"]),
             Mount("/ogc", routes=ogc.routes()),
             *ckan_routes(CKANContext(settings, index)),
         ],
