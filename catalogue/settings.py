@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,9 @@ class HarvestSettings(_Strict):
     backoff: float = Field(1.0, ge=0)
     """Seconds before the first retry, doubled for each further one (Retry-After wins)."""
     user_agent: str = "open-urban-catalogue/0.1 (+harvester)"
+    file_roots: tuple[Path, ...] = ()
+    """Folders local file sources may be read from; besides them, always the configuration's
+    own folder and the system's temporary folder."""
 
 
 class SourceSettings(BaseModel):
@@ -184,6 +188,13 @@ class Settings(_Strict):
                 raise ValueError(f"source name {source.name!r} is used twice")
             seen.add(source.name)
         return value
+
+    def file_roots(self) -> list[Path]:
+        """The folders a local file source may lie in (resolved, symlinks followed)."""
+        roots = [Path(tempfile.gettempdir()), *self.harvest.file_roots]
+        if self.config_path is not None:
+            roots.append(self.config_path.parent)
+        return [root.expanduser().resolve() for root in roots]
 
     def source(self, name: str) -> SourceSettings:
         for source in self.sources:
@@ -264,17 +275,16 @@ def _resolve_paths(settings: Settings, base: Path) -> Settings:
     harvest = settings.harvest
     if harvest.reports_dir is not None and not harvest.reports_dir.is_absolute():
         harvest = harvest.model_copy(update={"reports_dir": (base / harvest.reports_dir).resolve()})
+    if harvest.file_roots:
+        roots = tuple((base / root.expanduser()).resolve() for root in harvest.file_roots)
+        harvest = harvest.model_copy(update={"file_roots": roots})
     sources = tuple(
         s
-        if _is_url(s.url) or Path(s.url).expanduser().is_absolute()
+        if "://" in s.url or Path(s.url).expanduser().is_absolute()
         else s.model_copy(update={"url": str((base / s.url).resolve())})
         for s in settings.sources
     )
     return settings.model_copy(update={"index": index, "harvest": harvest, "sources": sources})
-
-
-def _is_url(text: str) -> bool:
-    return text.startswith(("http://", "https://"))
 
 
 def _describe(exc: ValidationError, where: str) -> str:

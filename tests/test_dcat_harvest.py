@@ -22,7 +22,8 @@ def settings(tmp_path: Path, url: str, **options: Any) -> Any:
     return settings_from_dict(
         {
             "index": {"path": "i.sqlite"},
-            "harvest": {"backoff": 0.01},
+            # the recorded files lie beside the checkout, outside the default folders
+            "harvest": {"backoff": 0.01, "file_roots": [str(DCAT_FIXTURES)]},
             "sources": [{"name": "dcat", "type": "dcat", "url": url, **options}],
         },
         tmp_path / "c.yml",

@@ -309,3 +309,36 @@ def test_a_server_that_stops_answering_times_out(tmp_path: Path, index: SQLiteIn
     assert source.status == "failed" and "Timeout" in (source.error or "")
     assert len(upstream.requests) == 2  # the first try and one retry
     assert _time.monotonic() - started < 5
+
+
+def test_local_files_only_from_allowed_folders(tmp_path: Path, index: SQLiteIndex) -> None:
+    (tmp_path / "ok.geojson").write_text(json.dumps(collection(3)))
+    (tmp_path / "sneaky.geojson").symlink_to("/etc/passwd")
+    settings = settings_for(
+        tmp_path,
+        {"name": "ok", "type": "geojson", "url": "ok.geojson"},
+        {"name": "passwd", "type": "csv", "url": "/etc/passwd"},
+        {"name": "uri", "type": "csv", "url": "file:///etc/passwd"},
+        {"name": "link", "type": "geojson", "url": "sneaky.geojson"},
+    )
+    ok, *refused = run_harvest(settings, index).sources
+    assert ok.status == "ok" and ok.items == 3
+    for source in refused:
+        assert source.status == "failed", source.name
+        assert "/etc/passwd is outside the folders sources may read" in (source.error or "")
+    assert index.source_counts().keys() == {"ok"}
+
+
+def test_more_folders_can_be_allowed(tmp_path: Path, index: SQLiteIndex) -> None:
+    settings = settings_from_dict(
+        {
+            "index": {"backend": "sqlite", "path": "index.sqlite"},
+            "harvest": {"file_roots": ["/etc"]},
+            "sources": [{"name": "host", "type": "geojson", "url": "/etc/hostname"}],
+        },
+        tmp_path / "catalogue.yml",
+        {},
+    )
+    (source,) = run_harvest(settings, index).sources
+    # the guard lets it through; the file is simply not GeoJSON
+    assert source.status == "failed" and "outside the folders" not in (source.error or "")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from catalogue.errors import CatalogueError
+from catalogue.errors import CatalogueError, HarvestError
 from catalogue.harvest.contract import Deleted
 from catalogue.harvest.http import harvest_client
 from catalogue.harvest.registry import create_harvester
@@ -145,6 +145,7 @@ def harvest_source(
             yield record
 
     try:
+        check_local_source(source, settings)
         harvester = create_harvester(source, client)
         changes = getattr(harvester, "changes", None)
         if callable(changes) and states is not None:
@@ -194,6 +195,22 @@ def harvest_source(
         },
     )
     return report
+
+
+def check_local_source(source: SourceSettings, settings: Settings) -> None:
+    """A source that is a local file must lie under one of the allowed folders: a typo in a
+    configuration must not read ``/etc/passwd`` into a public catalogue."""
+    url = source.url
+    if "://" in url and not url.startswith("file://"):
+        return  # http(s) and other schemes are for the harvester to judge
+    path = Path(url.removeprefix("file://")).expanduser().resolve()
+    roots = settings.file_roots()
+    if not any(path.is_relative_to(root) for root in roots):
+        allowed = ", ".join(str(r) for r in roots)
+        raise HarvestError(
+            f"{path} is outside the folders sources may read ({allowed}); "
+            "add its folder to harvest.file_roots"
+        )
 
 
 class _Deletions:
