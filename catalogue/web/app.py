@@ -16,6 +16,8 @@ from starlette.routing import Mount, Route
 from catalogue import __version__
 from catalogue.ckan.actions import Context as CKANContext
 from catalogue.ckan.routes import routes as ckan_routes
+from catalogue.dcat.routes import routes as dcat_routes
+from catalogue.dcat.service import DCATService
 from catalogue.errors import CatalogueError, QueryError
 from catalogue.harvest.report import recent_reports
 from catalogue.index import Index, open_index
@@ -30,6 +32,7 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
     own_index = index is None
     index = index or open_index(settings.index, read_mostly=True)
     ogc = OGCService(settings, index)
+    dcat = DCATService(settings, index)
 
     async def health(request: Request) -> Response:
         try:
@@ -91,6 +94,7 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
             Route("/harvest/runs", harvest_runs),
             Mount("/ogc", routes=ogc.routes()),
             *ckan_routes(CKANContext(settings, index)),
+            Mount("/dcat", routes=dcat_routes(dcat)),
         ],
         middleware=middleware,
         exception_handlers={CatalogueError: catalogue_error, Exception: unexpected_error},
@@ -99,4 +103,5 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
     app.state.settings = settings
     app.state.index = index
     app.state.ogc = ogc
+    app.state.dcat = dcat
     return app
