@@ -107,11 +107,16 @@ def _print(report: ValidationReport, show_warnings: bool) -> None:
             for dataset, findings in sorted(by_dataset.items()):
                 click.echo(f"    {dataset}")
                 for f in findings:
-                    where = f.path.rsplit("/", 1)[-1] if f.path else f.focus
+                    focus = f.focus.removeprefix(dataset) or "dataset"
+                    where = f"{focus} {_short(f.path)}" if f.path else focus
                     click.echo(f"      {where}: {f.message(('de',))}")
                     english = f.message(("en", ""))
                     if english and english != f.message(("de",)):
                         click.echo(f"      {' ' * len(where)}  {english}")
+
+
+def _short(uri: str) -> str:
+    return uri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
 
 def _as_dict(report: ValidationReport) -> dict[str, Any]:

@@ -47,7 +47,8 @@ class DCATBuilder:
 
     def dataset_graph(self, dataset: Dataset, graph: Graph | None = None) -> Graph:
         """One dataset with its distributions and the resources they reference."""
-        g = graph if graph is not None else bind_prefixes(Graph())
+        # a bare in-memory store: binding prefixes and indexing cost more than building
+        g = graph if graph is not None else Graph(store="SimpleMemory")
         node = self.dataset_uri(dataset.id)
         for profile in self.profiles:
             profile.graph_dataset(g, node, dataset)
