@@ -17,6 +17,7 @@ from rdflib.namespace import DCAT, DCTERMS, RDF
 
 from catalogue.harvest.runner import run_harvest
 from catalogue.index.sqlite import SQLiteIndex
+from catalogue.model import Dataset, Provenance
 from catalogue.settings import settings_from_dict
 
 HYDRA = rdflib.Namespace("http://www.w3.org/ns/hydra/core#")
@@ -262,3 +263,23 @@ def test_recorded_dcat_files_harvested_and_republished(tmp_path: Path) -> None:
                 str(out.value(d, DCTERMS.license)) for d in out.objects(node, DCAT.distribution)
             }
             assert their_licences <= our_licences, title
+
+
+def test_a_broken_record_is_left_out_not_fatal(tmp_path: Path) -> None:
+    """A record the index holds but DCAT cannot describe (a landing page that is not text,
+    as a careless harvester might write) is left out of the catalogue; the others are served."""
+    settings = settings_from_dict({"index": {"path": "i.sqlite"}}, tmp_path / "c.yml", {})
+    index = SQLiteIndex(tmp_path / "i.sqlite")
+    good = Dataset(id="gut", title="Gut", provenance=Provenance("s", "t", None, "gut"))
+    broken = Dataset(
+        id="kaputt",
+        title="Kaputt",
+        landing_page=42,  # type: ignore[arg-type]
+        provenance=Provenance("s", "t", None, "k"),
+    )
+    index.upsert([good.with_hash(), broken.with_hash()], run_id="r")
+    with LiveServer(settings.with_port(free_port()), index) as server:
+        response = httpx.get(f"{server.url}/dcat/catalog.ttl")
+        paged = httpx.get(f"{server.url}/dcat/catalog.ttl?page=1")
+    index.close()
+    assert titles(parse(response, "ttl")) == {"Gut"} == titles(parse(paged, "ttl"))

@@ -18,6 +18,7 @@ from upstream import Upstream
 from catalogue.dcat.graph import DCATBuilder
 from catalogue.dcat.validation import ValidationReport, validate
 from catalogue.dcat.vocab import Vocabularies
+from catalogue.errors import ConfigError
 from catalogue.harvest.runner import run_harvest
 from catalogue.index.sqlite import SQLiteIndex
 from catalogue.model import Agent, Contact, Dataset, Distribution, Item, Provenance
@@ -244,3 +245,44 @@ def test_datasets_of_every_kind_written_through_the_index_are_valid(
     # a bare record still gets the mandatory publisher (the catalogue's) and a licence
     bare_node = builder.dataset_uri("bare")
     assert graph.value(bare_node, dct.publisher) == rdflib.URIRef("https://musterstadt.example")
+
+
+def test_profiles_are_chosen_by_configuration(
+    tmp_path: Path, index: SQLiteIndex, vocab: Vocabularies
+) -> None:
+    dataset = record(
+        "p",
+        "geodata",
+        spatial=(6.7, 51.1, 6.9, 51.3),
+        licence="cc-by",
+        distributions=(Distribution(url="https://x.example/p.csv", format="CSV"),),
+    )
+    index.upsert([dataset], run_id="r1")
+    dcatde = "http://dcat-ap.de/def/dcatde/"
+
+    def graph(profiles: list[str]) -> rdflib.Graph:
+        settings = city_settings(tmp_path).model_copy(
+            update={
+                "dcat": city_settings(tmp_path).dcat.model_copy(
+                    update={
+                        "profiles": tuple(profiles),
+                        "political_geocoding_uri": "http://dcat-ap.de/def/politicalGeocoding/"
+                        "municipalityKey/05111000",
+                    }
+                )
+            }
+        )
+        return DCATBuilder.from_settings(settings, vocab).whole_graph(index.iter_datasets())
+
+    plain = graph(["dcat-ap-3"])
+    assert not any(str(p).startswith(dcatde) for p in plain.predicates())
+    assert (None, rdflib.URIRef(DCAT + "centroid"), None) not in plain
+    full = graph(["dcat-ap-3", "dcat-ap-de-3", "geodcat-ap"])
+    assert (None, rdflib.URIRef(dcatde + "politicalGeocodingURI"), None) in full
+    assert (None, rdflib.URIRef(dcatde + "licenseAttributionByText"), None) in full
+    assert (None, rdflib.URIRef(DCAT + "centroid"), None) in full
+    assert_valid(plain, vocab)
+    with pytest.raises(ConfigError, match="unknown profile"):
+        graph(["dcat-ap-3", "dcat-ap-fr"])
+    with pytest.raises(ConfigError, match="starts with 'dcat-ap-3'"):
+        graph(["dcat-ap-de-3"])

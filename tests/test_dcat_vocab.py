@@ -137,3 +137,11 @@ def test_a_regular_installation_finds_its_vocabularies(tmp_path: Path) -> None:
     assert module.startswith(str(target)) and folder.startswith(str(target))
     assert not folder.startswith(str(ROOT))
     assert concept == LICENCES + "dl-by-de/2.0"
+
+
+def test_every_dcat_setting_is_documented() -> None:
+    from catalogue.settings import DCATSettings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in DCATSettings.model_fields if f"`{name}`" not in readme]
+    assert not missing and "| `dcat` |" in readme, missing

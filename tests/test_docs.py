@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from catalogue.harvest.registry import harvester_types
 from catalogue.settings import (
     CatalogueSettings,
-    DCATSettings,
     HarvestSettings,
     IndexSettings,
     ServerSettings,
@@ -25,15 +24,7 @@ def names(model: type[BaseModel]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "model",
-    [
-        IndexSettings,
-        ServerSettings,
-        CatalogueSettings,
-        HarvestSettings,
-        SourceSettings,
-        DCATSettings,
-    ],
+    "model", [IndexSettings, ServerSettings, CatalogueSettings, HarvestSettings, SourceSettings]
 )
 def test_every_setting_is_documented(model: type[BaseModel]) -> None:
     missing = [name for name in names(model) if f"`{name}`" not in README]

@@ -22,7 +22,6 @@ class DCATContext:
     vocab: Vocabularies
     unmapped: Counter[Unmapped] = field(default_factory=Counter)
     """Harvested values no vocabulary concept stands for, with how often they were met."""
-    unmapped_by_dataset: dict[str, list[Unmapped]] = field(default_factory=dict)
     record_unmapped: bool = False
     """Keep what could not be mapped (the validator does; a server serving requests does not)."""
 
@@ -49,9 +48,7 @@ class DCATContext:
     def report(self, dataset_id: str, vocabulary: str, value: str) -> None:
         if not self.record_unmapped:
             return
-        entry = Unmapped(vocabulary, value)
-        self.unmapped[entry] += 1
-        self.unmapped_by_dataset.setdefault(dataset_id, []).append(entry)
+        self.unmapped[Unmapped(vocabulary, value)] += 1
 
     def map(self, dataset_id: str, vocabulary: str, value: str | None) -> URIRef | None:
         """The concept ``value`` names; an unmapped value is recorded, never guessed."""

@@ -7,13 +7,14 @@ stream any number of datasets without holding the whole graph.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from rdflib import Graph, URIRef
 
 from catalogue.dcat.context import DCATContext
 from catalogue.dcat.namespaces import bind_prefixes
 from catalogue.dcat.profiles import Profile, profile_chain
-from catalogue.dcat.vocab import Vocabularies
+from catalogue.dcat.vocab import Vocabularies, default_vocab_dir
 from catalogue.model import Dataset
 from catalogue.settings import Settings
 
@@ -71,10 +72,8 @@ class DCATBuilder:
         return g
 
 
-def vocab_dir(settings: Settings):  # type: ignore[no-untyped-def]
+def vocab_dir(settings: Settings) -> Path:
     """The configured vocab folder (relative to the configuration file), or the default."""
-    from catalogue.dcat.vocab import default_vocab_dir
-
     folder = settings.dcat.vocab_dir
     if folder is None:
         return default_vocab_dir()

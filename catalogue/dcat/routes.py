@@ -91,11 +91,9 @@ def routes(service: DCATService) -> list[BaseRoute]:
         raw = request.path_params["id"]
         dataset_id, fmt = raw, None
         stem, _, suffix = raw.rpartition(".")
-        if stem and suffix in BY_SUFFIX:
-            try:
-                found = await asyncio.to_thread(service.find_dataset, raw)
-            except NotFoundError:
-                dataset_id, fmt = stem, BY_SUFFIX[suffix]
+        # "a.ttl" is dataset "a" as Turtle, unless a dataset is called "a.ttl"
+        if stem and suffix in BY_SUFFIX and service.index.get_dataset(raw) is None:
+            dataset_id, fmt = stem, BY_SUFFIX[suffix]
         fmt = fmt or negotiate(request.headers.get("accept"))
         found = await asyncio.to_thread(service.find_dataset, dataset_id)
         etag = service.etag("dataset", dataset_id, fmt.suffix, found.provenance.content_hash or "")

@@ -4,6 +4,7 @@ incremental harvesting with ``modified_since``, and the validators a harvester c
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from catalogue.index import Index
 from catalogue.model import Dataset
 from catalogue.query import SearchQuery, SortKey, parse_datetime
 from catalogue.settings import Settings
+
+log = logging.getLogger("catalogue.dcat")
 
 BATCH = 500
 """Datasets read from the index at a time while streaming the whole catalogue."""
@@ -45,16 +48,17 @@ class DCATService:
 
     @property
     def builder(self) -> DCATBuilder:
-        with self._lock:
-            if self._builder is None:
-                self._builder = DCATBuilder.from_settings(self.settings)
-                self._context = load_context(vocab_dir(self.settings))
-            return self._builder
+        return self._load()[0]
 
     def serializer(self, fmt: RDFFormat) -> Serializer:
-        self.builder  # noqa: B018 (loads the context too)
-        assert self._context is not None
-        return Serializer(fmt, self._context)
+        return Serializer(fmt, self._load()[1])
+
+    def _load(self) -> tuple[DCATBuilder, dict[str, Any]]:
+        with self._lock:
+            if self._builder is None or self._context is None:
+                self._builder = DCATBuilder.from_settings(self.settings)
+                self._context = load_context(vocab_dir(self.settings))
+            return self._builder, self._context
 
     # -- what is served ------------------------------------------------------------------------
 
@@ -65,7 +69,9 @@ class DCATService:
         if page is None:
             yield builder.catalog_graph()
             for dataset in self._all(condition):
-                yield builder.dataset_graph(dataset)
+                graph = self._dataset_graph(dataset)
+                if graph is not None:
+                    yield graph
             return
         result = self.index.search_datasets(
             SearchQuery(
@@ -79,7 +85,18 @@ class DCATService:
         self._hydra(head, result.number_matched, page, modified_since)
         yield head
         for dataset in result.records:
-            yield builder.dataset_graph(dataset)
+            graph = self._dataset_graph(dataset)
+            if graph is not None:
+                yield graph
+
+    def _dataset_graph(self, dataset: Dataset) -> Graph | None:
+        """One dataset's graph; a record that cannot be described is left out and logged,
+        so one broken record never cuts a catalogue short."""
+        try:
+            return self.builder.dataset_graph(dataset)
+        except Exception:
+            log.exception("dataset left out of the DCAT output dataset=%s", dataset.id)
+            return None
 
     def dataset_graph(self, dataset: Dataset) -> Graph:
         return self.builder.dataset_graph(dataset)
