@@ -13,7 +13,6 @@ import rdflib
 from ckanapi import RemoteCKAN
 from conftest import ROOT, SHARED_DATA, LiveServer, free_port
 from rdflib.compare import isomorphic
-from rdflib.namespace import DCAT, DCTERMS, RDF
 
 from catalogue.harvest.runner import run_harvest
 from catalogue.index.sqlite import SQLiteIndex
@@ -21,6 +20,11 @@ from catalogue.model import Dataset, Provenance
 from catalogue.settings import settings_from_dict
 
 HYDRA = rdflib.Namespace("http://www.w3.org/ns/hydra/core#")
+# plain namespaces: pytest's collection probes module attributes, which rdflib's closed
+# namespace classes answer with a warning
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+DCTERMS = rdflib.Namespace("http://purl.org/dc/terms/")
+RDF = rdflib.Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
 FORMATS = {"ttl": "turtle", "rdf": "xml", "jsonld": "json-ld", "nt": "nt"}
 MEDIA = {
     "ttl": "text/turtle",
