@@ -124,7 +124,8 @@ class Serializer:
         """Expanded JSON-LD node objects compacted with the context (which is left out)."""
         if not nodes:
             return []
-        compacted = jsonld.compact(nodes, {"@context": self.context})
+        # the nodes are expanded JSON-LD already; pyld need not expand them again
+        compacted = jsonld.compact(nodes, {"@context": self.context}, {"skipExpansion": True})
         compacted.pop("@context", None)
         if "@graph" in compacted:
             return list(compacted["@graph"])
