@@ -142,6 +142,8 @@ class DCATSettings(_Strict):
     """The DCAT-AP.de contributor id (a URI of http://dcat-ap.de/def/contributors)."""
     page_size: int = Field(100, ge=1)
     max_page_size: int = Field(1000, ge=1)
+    languages: tuple[str, ...] = ("de",)
+    """The languages of the catalogue's own metadata (dct:language of the dcat:Catalog)."""
 
 
 class Settings(_Strict):

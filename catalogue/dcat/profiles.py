@@ -73,10 +73,11 @@ class DCATAP3(Profile):
         homepage = iri(c.homepage) or URIRef(self.ctx.base_url + "/")
         g.add((catalog, FOAF.homepage, homepage))
         g.add((homepage, RDF.type, FOAF.Document))
-        language = self.ctx.vocab.concept("language", "de")
-        if language is not None:
-            g.add((catalog, DCTERMS.language, language))
-            g.add((language, RDF.type, DCTERMS.LinguisticSystem))
+        for code in self.ctx.options.languages:
+            language = self.ctx.map("catalogue", "language", code)
+            if language is not None:
+                g.add((catalog, DCTERMS.language, language))
+                g.add((language, RDF.type, DCTERMS.LinguisticSystem))
         licence = self.licence(g, "catalogue", c.licence, catalog, "licence")
         if licence is not None:
             g.add((catalog, DCTERMS.license, licence))
@@ -220,7 +221,7 @@ class DCATAP3(Profile):
         if not value:
             return None
         concept = self.ctx.map(dataset_id, "licence", value)
-        node: URIRef = concept or iri(value) or URIRef(f"{owner}#{suffix}")
+        node: URIRef = concept or iri(value) or URIRef(f"{owner}-{suffix}")
         g.add((node, RDF.type, DCTERMS.LicenseDocument))
         if concept is None and iri(value) is None:
             g.add((node, RDFS.label, Literal(value)))
