@@ -169,6 +169,25 @@ class SourceSettings(BaseModel):
         return dict(self.model_extra or {})
 
 
+class DCATSettings(_Strict):
+    """``dcat:`` — the DCAT-AP linked data the catalogue publishes under ``/dcat``."""
+
+    profiles: tuple[str, ...] = ("dcat-ap-3", "dcat-ap-de-3", "geodcat-ap")
+    """Profiles applied in order, each on top of the ones before."""
+    vocab_dir: Path | None = None
+    """The folder of SKOS vocabularies; defaults to the vocab folder shipped with the catalogue."""
+    political_geocoding_uri: str | None = None
+    """The city's DCAT-AP.de political geocoding URI, e.g. a municipalityKey URI."""
+    political_geocoding_level: str | None = None
+    """Its level: a URI of http://dcat-ap.de/def/politicalGeocoding/Level."""
+    contributor_id: str | None = None
+    """The DCAT-AP.de contributor id (a URI of http://dcat-ap.de/def/contributors)."""
+    page_size: int = Field(100, ge=1)
+    max_page_size: int = Field(1000, ge=1)
+    languages: tuple[str, ...] = ("de",)
+    """The languages of the catalogue's own metadata (dct:language of the dcat:Catalog)."""
+
+
 class Settings(_Strict):
     """The whole configuration."""
 
@@ -178,6 +197,7 @@ class Settings(_Strict):
     harvest: HarvestSettings = Field(default_factory=HarvestSettings)
     sources: tuple[SourceSettings, ...] = ()
     config_path: Path | None = None
+    dcat: DCATSettings = Field(default_factory=DCATSettings)
 
     @field_validator("sources")
     @classmethod

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from catalogue.dcat.quality import quality
 from catalogue.model import Dataset
 from catalogue.ogc.records import bbox_polygon
 
@@ -189,6 +190,7 @@ def package(dataset: Dataset, base_url: str) -> dict[str, Any]:
             for k, v in sorted(extras.items())
         ],
         **licence_fields(dataset),
+        "quality_score": quality(dataset).score,
     }
 
 

@@ -10,6 +10,7 @@ from catalogue.cli.demo import demo
 from catalogue.cli.harvest import harvest
 from catalogue.cli.runs import runs
 from catalogue.cli.serve import serve
+from catalogue.cli.validate import validate_cmd
 
 
 @click.group()
@@ -23,3 +24,4 @@ main.add_command(serve)
 main.add_command(demo)
 main.add_command(config)
 main.add_command(runs)
+main.add_command(validate_cmd, name="validate")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalogue.dcat.quality import quality
 from catalogue.model import Dataset, Item
 
 RECORD_CORE = "http://www.opengis.net/spec/ogcapi-records-1/1.0/req/record-core"
@@ -37,6 +38,7 @@ def record_feature(dataset: Dataset, base_url: str) -> dict[str, Any]:
         "formats": sorted({d.format for d in dataset.distributions if d.format}),
         "itemCount": dataset.item_count,
         "source": dataset.provenance.source_name,
+        "quality": quality(dataset).to_dict(),
     }
     if dataset.themes:
         properties["themes"] = [

@@ -17,6 +17,8 @@ from starlette.routing import Mount, Route
 from catalogue import __version__
 from catalogue.ckan.actions import Context as CKANContext
 from catalogue.ckan.routes import routes as ckan_routes
+from catalogue.dcat.routes import routes as dcat_routes
+from catalogue.dcat.service import DCATService
 from catalogue.errors import CatalogueError
 from catalogue.index import Index, open_index
 from catalogue.ogc.service import OGCService
@@ -32,6 +34,7 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
     own_index = index is None
     index = index or open_index(settings.index, read_mostly=True)
     ogc = OGCService(settings, index)
+    dcat = DCATService(settings, index)
 
     async def health(request: Request) -> Response:
         try:
@@ -94,6 +97,7 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
             Route("/harvest/runs", runs.start, methods=["POST"]),
             Mount("/ogc", routes=ogc.routes()),
             *ckan_routes(CKANContext(settings, index)),
+            Mount("/dcat", routes=dcat_routes(dcat)),
         ],
         middleware=middleware,
         exception_handlers={
@@ -106,4 +110,5 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
     app.state.settings = settings
     app.state.index = index
     app.state.ogc = ogc
+    app.state.dcat = dcat
     return app
