@@ -111,8 +111,7 @@ class ElasticsearchClient(EngineClient):
         if not ids:
             return {}
         with self._calls("read documents"):
-            extra = {"source_includes": fields} if fields else {}
-            answer = self.client.mget(index=index, ids=ids, **extra)
+            answer = self.client.mget(index=index, ids=ids, source_includes=fields or None)
         return {d["_id"]: d["_source"] for d in answer["docs"] if d.get("found")}
 
     def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
