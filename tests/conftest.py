@@ -131,12 +131,14 @@ def opensearch_url() -> str:
     return url
 
 
-def engine_settings(url: str, prefix: str | None = None) -> IndexSettings:
+def engine_settings(url: str, prefix: str | None = None, **options: Any) -> IndexSettings:
     """Index settings for a fresh set of indices on the test server."""
     import uuid
 
     prefix = prefix or f"test-{uuid.uuid4().hex[:10]}"
-    return IndexSettings.model_validate({"backend": "opensearch", "url": url, "prefix": prefix})
+    return IndexSettings.model_validate(
+        {"backend": "opensearch", "url": url, "prefix": prefix, **options}
+    )
 
 
 @pytest.fixture()

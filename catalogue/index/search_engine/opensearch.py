@@ -57,7 +57,9 @@ class OpenSearchClient(EngineClient):
 
     def health(self, timeout: str = "30s") -> str:
         with self._calls("report its health"):
-            answer = self.client.cluster.health(wait_for_status="yellow", timeout=timeout)
+            # opensearch-py takes a "timeout" argument for the request's own: the server
+            # waits its default 30 s
+            answer = self.client.cluster.health(wait_for_status="yellow")
         return str(answer["status"])
 
     def index_exists(self, name: str) -> bool:
