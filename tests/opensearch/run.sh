@@ -28,7 +28,7 @@ start() {
     # the runner's HTTP port is base + node number (1)
     nohup java -Xms"$heap" -Xmx"$heap" -XX:+UseSerialGC -Djava.awt.headless=true \
       -cp "$lib/*" org.codelibs.opensearch.runner.OpenSearchRunner \
-      -basePath "$base" -numOfNode 1 -baseHttpPort "$((port - 1))" -clusterName ouc-test \
+      -basePath "$base" -numOfNode 1 -baseHttpPort "$((port - 1))" -clusterName "ouc-test-$port" \
       </dev/null >"$base.log" 2>&1 &
     echo $! >"$pidfile"
   fi

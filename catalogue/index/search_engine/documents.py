@@ -6,6 +6,7 @@ uses, so both backends answer a query from the same values.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -58,35 +59,30 @@ def item_key(dataset_id: str, item_id: str) -> str:
     return key
 
 
+@functools.lru_cache(maxsize=4096)
 def field_name(name: str) -> str:
     """A property name as a field name: dots would otherwise open object paths."""
     return name.replace("%", "%25").replace(".", "%2E")
+
+
+_BUCKET = {str: "s", int: "n", float: "n", bool: "b"}
 
 
 def typed_values(properties: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Property values by JSON type: ``{"s": {name: text}, "n": {...}, "b": {...}}``;
     arrays contribute each element, objects and nulls nothing (as in SQLite, where filters
     compare the value itself)."""
-    out: dict[str, dict[str, Any]] = {"s": {}, "n": {}, "b": {}}
+    out: dict[str, dict[str, Any]] = {}
     for name, value in properties.items():
-        values = value if isinstance(value, list) else [value]
-        for v in values:
-            if isinstance(v, bool):
-                bucket = "b"
-            elif isinstance(v, (int, float)):
-                bucket = "n"
-            elif isinstance(v, str):
-                bucket = "s"
-            else:
-                continue
-            target = out[bucket]
-            key = field_name(name)
-            if key in target:
-                existing = target[key]
-                target[key] = [*existing, v] if isinstance(existing, list) else [existing, v]
-            else:
-                target[key] = v
-    return {k: v for k, v in out.items() if v}
+        bucket = _BUCKET.get(type(value))
+        if bucket is not None:
+            out.setdefault(bucket, {})[field_name(name)] = value
+        elif isinstance(value, list):
+            for v in value:
+                bucket = _BUCKET.get(type(v))
+                if bucket is not None:
+                    out.setdefault(bucket, {}).setdefault(field_name(name), []).append(v)
+    return out
 
 
 class PreparedItem:

@@ -9,6 +9,7 @@ from typing import Any
 
 import elasticsearch
 from elasticsearch import Elasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 
 from catalogue.errors import ConfigError, IndexBackendError, QueryError
 from catalogue.index.search_engine.client import EngineClient, first_reason, refused
@@ -28,6 +29,8 @@ class ElasticsearchClient(EngineClient):
             "ssl_show_warn": settings.verify_certs,
             "max_retries": 2,
             "retry_on_timeout": True,
+            # bulk bodies are most of what is sent: orjson writes them several times faster
+            "serializer": OrjsonSerializer(),
         }
         if settings.ca_certs:
             options["ca_certs"] = str(settings.ca_certs)

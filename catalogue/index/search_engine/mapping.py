@@ -47,7 +47,6 @@ ANALYSIS: dict[str, Any] = {
 TEXT: dict[str, Any] = {
     "type": "text",
     "analyzer": "folded",
-    "index_prefixes": {"min_chars": 1, "max_chars": 12},
     "fields": {
         "de": {"type": "text", "analyzer": "german_folded"},
         "en": {"type": "text", "analyzer": "english_folded"},
@@ -72,6 +71,8 @@ def index_settings(shards: int, replicas: int) -> dict[str, Any]:
         "number_of_replicas": replicas,
         # paging beyond this uses search_after, never a larger window
         "max_result_window": 10_000,
+        # the backend refreshes when a write call ends; periodic refreshes only cost segments
+        "refresh_interval": "5s",
         # item properties of every dataset: many distinct names in a large catalogue
         "mapping.total_fields.limit": 50_000,
         "analysis": ANALYSIS,

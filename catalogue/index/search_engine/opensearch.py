@@ -7,12 +7,26 @@ from contextlib import contextmanager
 from typing import Any
 
 import opensearchpy
+import orjson
 from opensearchpy import OpenSearch
+from opensearchpy.serializer import JSONSerializer
 
 from catalogue.errors import IndexBackendError, QueryError
 from catalogue.index.search_engine.client import EngineClient, first_reason, refused
 from catalogue.index.search_engine.settings import EngineSettings
 from catalogue.index.search_engine.store import SearchEngineIndex
+
+
+class _OrjsonSerializer(JSONSerializer):  # type: ignore[misc]
+    """Bulk bodies are most of what is sent: orjson writes them several times faster."""
+
+    def dumps(self, data: Any) -> str:
+        if isinstance(data, str):
+            return data
+        try:
+            return orjson.dumps(data, default=self.default).decode()
+        except TypeError:
+            return str(super().dumps(data))
 
 
 class OpenSearchClient(EngineClient):
@@ -27,6 +41,7 @@ class OpenSearchClient(EngineClient):
             "ssl_show_warn": settings.verify_certs,
             "max_retries": 2,
             "retry_on_timeout": True,
+            "serializer": _OrjsonSerializer(),
         }
         if settings.ca_certs:
             options["ca_certs"] = str(settings.ca_certs)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("catalogue.index.search_engine")
 
 FIELD_SAMPLE = 2000
+IN_FLIGHT = 2
+"""Bulk requests an upsert keeps going at once."""
 STATE = "state"
 _BUMP = "ctx._source.generation += 1"
 
@@ -203,32 +206,60 @@ class SearchEngineIndex:
         stats = UpsertStats()
         checked: dict[str, bool] = {}  # dataset id: had no items when this call began
         batch: list[Dataset | PreparedItem] = []
+        # bulk requests in flight while the next batch is read and prepared: the engine
+        # indexes each on a thread of its own
+        in_flight: list[Future[UpsertStats]] = []
+
+        def settle(keep: int = 0) -> None:
+            while len(in_flight) > keep:
+                stats.__iadd__(in_flight.pop(0).result())
+
+        writer = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="catalogue-bulk")
         try:
             for record in records:
                 batch.append(PreparedItem(record) if isinstance(record, Item) else record)
                 if len(batch) >= size:
-                    stats += self._upsert_batch(batch, run_id, checked)
+                    in_flight.append(self._write_batch(writer, batch, run_id, checked, settle))
                     batch = []
             if batch:
-                stats += self._upsert_batch(batch, run_id, checked)
+                in_flight.append(self._write_batch(writer, batch, run_id, checked, settle))
+            settle()
         finally:
+            writer.shutdown(wait=True)
             if self.names is self.aliases:
                 self.client.refresh(self.names.datasets)
                 self.client.refresh(self.names.items)
         return stats
 
-    def _upsert_batch(
-        self, batch: list[Dataset | PreparedItem], run_id: str, checked: dict[str, bool]
-    ) -> UpsertStats:
+    def _write_batch(
+        self,
+        writer: ThreadPoolExecutor,
+        batch: list[Dataset | PreparedItem],
+        run_id: str,
+        checked: dict[str, bool],
+        settle: Callable[..., None],
+    ) -> Future[UpsertStats]:
+        """Prepare a batch's bulk request and hand it to the writer; ``settle`` waits for the
+        request before, as lookups must see what it writes."""
         stats = UpsertStats()
         operations: list[dict[str, Any]] = []
         outcomes: list[tuple[str, str, bool]] = []  # (record id, success counts as, dataset?)
         datasets = [r for r in batch if isinstance(r, Dataset)]
         if datasets:
+            settle()
             self._dataset_operations(datasets, run_id, stats, operations, outcomes)
         items = [r for r in batch if isinstance(r, PreparedItem)]
         if items:
-            self._item_operations(items, run_id, stats, checked, operations, outcomes)
+            self._item_operations(items, run_id, stats, checked, operations, outcomes, settle)
+        settle(IN_FLIGHT - 1)
+        return writer.submit(self._apply, operations, outcomes, stats)
+
+    def _apply(
+        self,
+        operations: list[dict[str, Any]],
+        outcomes: list[tuple[str, str, bool]],
+        stats: UpsertStats,
+    ) -> UpsertStats:
         if not operations:
             return stats
         answer = self.client.bulk(operations)
@@ -302,6 +333,7 @@ class SearchEngineIndex:
         checked: dict[str, bool],
         operations: list[dict[str, Any]],
         outcomes: list[tuple[str, str, bool]],
+        settle: Callable[[], None],
     ) -> None:
         self._learn_datasets({i.dataset_id for i in items if i.error is None})
         by_key: dict[str, PreparedItem] = {}
@@ -323,6 +355,8 @@ class SearchEngineIndex:
                 self.names.items, {"term": {"ds": dataset_id}}
             )
         lookup = [k for k, i in by_key.items() if not checked[i.dataset_id]]
+        if lookup:
+            settle()
         existing = self.client.mget(self.names.items, lookup, ["hash", "run", "seq"])
         for key, item in by_key.items():
             old = existing.get(key)
