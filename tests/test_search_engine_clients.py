@@ -9,6 +9,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -154,3 +155,9 @@ def test_engine_settings_are_checked() -> None:
         "http://a:9200",
         "http://b:9200",
     ]
+
+
+def test_every_engine_setting_is_documented() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in EngineSettings.model_fields if f"`{name}`" not in readme]
+    assert not missing, f"undocumented index settings {missing}"
