@@ -76,7 +76,7 @@ def run_size(n: int, work: Path, url: str, port: int, rounds: int) -> dict[str, 
     folder = work / f"engine_{n}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    prefix = f"bench-{n}-{int(time.time())}"
+    prefix = f"bench-{n}-{os.getpid()}-{int(time.time())}"
     sqlite = config(folder / "sqlite.yml", f"{{backend: sqlite, path: {folder}/c.sqlite}}", data)
     engine = config(
         folder / "engine.yml", f"{{backend: opensearch, url: '{url}', prefix: {prefix}}}", data

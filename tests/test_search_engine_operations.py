@@ -209,3 +209,27 @@ def test_reindex_and_check_commands(opensearch_url: str, tmp_path: Path) -> None
         engine = open_index(engine_settings(opensearch_url, prefix))
         engine.drop()
         engine.close()
+
+
+def test_processes_opening_an_empty_engine_at_once_share_one_pair_of_indices(
+    opensearch_url: str,
+) -> None:
+    settings = engine_settings(opensearch_url)
+    opened: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: opened.append(open_index(settings))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(opened) == 4
+        assert len({tuple(ix.physical_indices()) for ix in opened}) == 1
+        assert len(opened[0].physical_indices()) == 2
+        stats = opened[1].upsert([dataset()], run_id="r1")
+        assert stats.added == 1 and not stats.failed
+    finally:
+        opened[0].drop()
+        for ix in opened:
+            ix.close()

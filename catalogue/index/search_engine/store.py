@@ -97,8 +97,7 @@ class SearchEngineIndex:
     def ensure(self) -> None:
         """Create aliases, indices and the state document where missing; refuse indices of
         another mapping version."""
-        if not self.client.index_exists(self.aliases.meta):
-            self.client.create_index(self.aliases.meta, self._settings(), mapping.META)
+        self._create_once(self.aliases.meta, mapping.META)
         if self.client.get(self.aliases.meta, STATE) is None:
             self.client.update_script(self.aliases.meta, STATE, _BUMP, {"generation": 0})
         if self.client.alias_targets(self.aliases.datasets):
@@ -109,8 +108,11 @@ class SearchEngineIndex:
                     f"writes version {mapping.MAPPING_VERSION}: run `catalogue reindex`"
                 )
             return
-        physical = self.aliases.physical(_stamp())
-        self._create(physical)
+        # the first indices have fixed names: processes opening an empty engine at the same
+        # time create them once and point the aliases at the same pair
+        physical = self.aliases.physical("initial")
+        self._create_once(physical.datasets, mapping.DATASETS)
+        self._create_once(physical.items, mapping.ITEMS)
         self.client.update_aliases(
             [
                 {"add": {"index": physical.datasets, "alias": self.aliases.datasets}},
@@ -125,6 +127,15 @@ class SearchEngineIndex:
 
     def _settings(self, **extra: Any) -> dict[str, Any]:
         return {**mapping.index_settings(self.settings.shards, self.settings.replicas), **extra}
+
+    def _create_once(self, name: str, mappings: dict[str, Any]) -> None:
+        if self.client.index_exists(name):
+            return
+        try:
+            self.client.create_index(name, self._settings(), mappings)
+        except IndexBackendError:
+            if not self.client.index_exists(name):  # not created by another process meanwhile
+                raise
 
     def _create(self, names: IndexNames, **extra: Any) -> None:
         self.client.create_index(names.datasets, self._settings(**extra), mapping.DATASETS)
