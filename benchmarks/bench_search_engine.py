@@ -116,10 +116,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    results = [
-        run_size(n, args.work, args.opensearch_url, args.port, args.rounds) for n in args.sizes
-    ]
-    print(json.dumps({"machine": f"{os.cpu_count()} cores", "results": results}, indent=1))
+    print(json.dumps({"machine": f"{os.cpu_count()} cores"}), flush=True)
+    for n in args.sizes:  # each size's figures as soon as they are measured
+        result = run_size(n, args.work, args.opensearch_url, args.port, args.rounds)
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

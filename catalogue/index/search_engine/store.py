@@ -23,13 +23,16 @@ from catalogue.index.search_engine.documents import (
     PreparedItem,
     dataset_doc,
     dataset_from_source,
-    envelope,
     item_from_source,
     item_key,
 )
 from catalogue.index.search_engine.search import DatasetSearch, ItemSearch, scan
 from catalogue.index.search_engine.settings import EngineSettings, engine_settings
-from catalogue.index.sqlite.rows import OPEN_END, OPEN_START, epoch, infer_fields, iso
+from catalogue.index.search_engine.statistics import (
+    derived_update,
+    item_statistics,
+    sample_fields,
+)
 from catalogue.model import Dataset, Item
 from catalogue.query import Field, SearchQuery, SearchResult
 
@@ -38,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("catalogue.index.search_engine")
 
-FIELD_SAMPLE = 2000
 IN_FLIGHT = 2
 """Bulk requests an upsert keeps going at once."""
 STATE = "state"
@@ -452,27 +454,13 @@ class SearchEngineIndex:
             chunk = [i for i in ids[start : start + 500] if i in docs]
             if not chunk:
                 continue
-            stats = self._item_stats(chunk)
+            stats = item_statistics(self.client, self.names.items, chunk)
             for dataset_id in chunk:
-                doc = docs[dataset_id]["doc"]
                 count, box, span = stats.get(dataset_id, (0, None, None))
-                fields = self._sample_fields(dataset_id) if count else ()
-                derived = {"fields": [[f.name, f.type] for f in fields], "bbox": box, "time": span}
-                extent = doc.get("spatial") or box
-                period: list[str | None] | None = doc.get("temporal") or span
-                update: dict[str, Any] = {
-                    "item_count": count,
-                    "derived": derived,
-                    "geometry": envelope(extent),
-                    "t_start": (epoch(period[0]) if period[0] else OPEN_START) if period else None,
-                    "t_end": (epoch(period[1]) if period[1] else OPEN_END) if period else None,
-                }
-                update.update(
-                    zip(("minx", "miny", "maxx", "maxy"), extent or [None] * 4, strict=True)
-                )
+                fields = sample_fields(self.client, self.names.items, dataset_id) if count else ()
                 operations += [
                     {"update": {"_index": self.names.datasets, "_id": dataset_id}},
-                    {"doc": update},
+                    {"doc": derived_update(docs[dataset_id]["doc"], count, box, span, fields)},
                 ]
         if operations:
             answer = self.client.bulk(operations)
@@ -484,44 +472,6 @@ class SearchEngineIndex:
                 )
             self.client.refresh(self.names.datasets)
             self._bump()
-
-    def _item_stats(self, ids: list[str]) -> dict[str, tuple[int, Any, Any]]:
-        aggs = {
-            "ds": {
-                "terms": {"field": "ds", "size": len(ids)},
-                "aggs": {
-                    "minx": {"min": {"field": "minx"}},
-                    "miny": {"min": {"field": "miny"}},
-                    "maxx": {"max": {"field": "maxx"}},
-                    "maxy": {"max": {"field": "maxy"}},
-                    "t0": {"min": {"field": "t_start"}},
-                    "t1": {"max": {"field": "t_end"}},
-                },
-            }
-        }
-        body = {"query": {"terms": {"ds": ids}}, "size": 0, "aggs": aggs}
-        answer = self.client.search(self.names.items, body)
-        out: dict[str, tuple[int, Any, Any]] = {}
-        for b in answer["aggregations"]["ds"]["buckets"]:
-            box = [b[k]["value"] for k in ("minx", "miny", "maxx", "maxy")]
-            t0, t1 = b["t0"]["value"], b["t1"]["value"]
-            out[b["key"]] = (
-                int(b["doc_count"]),
-                box if box[0] is not None else None,
-                # an item with an open start or end leaves the extent open on that side
-                [iso(t0), iso(t1)] if t0 is not None else None,
-            )
-        return out
-
-    def _sample_fields(self, dataset_id: str) -> tuple[Field, ...]:
-        body = {
-            "query": {"term": {"ds": dataset_id}},
-            "sort": [{"seq": "asc"}],
-            "size": FIELD_SAMPLE,
-            "_source": ["properties"],
-        }
-        hits = self.client.search(self.names.items, body)["hits"]["hits"]
-        return infer_fields(h["_source"].get("properties") or {} for h in hits)
 
     # reads -----------------------------------------------------------------------------
     def get_dataset(self, dataset_id: str) -> Dataset | None:
