@@ -233,3 +233,16 @@ def test_processes_opening_an_empty_engine_at_once_share_one_pair_of_indices(
         opened[0].drop()
         for ix in opened:
             ix.close()
+
+
+def test_deleting_datasets_takes_their_items_and_tells_the_publishers(engine_index: Any) -> None:
+    fill(engine_index, 30, source="a")
+    fill(engine_index, 20, source="b")
+    before = engine_index.generation()
+    assert engine_index.delete_datasets(["a", "nope"]) == 1
+    assert engine_index.generation() > before
+    assert engine_index.get_dataset("a") is None and engine_index.get_item("a", "1") is None
+    assert engine_index.source_counts() == {"b": (1, 20)}
+    assert engine_index.delete_items("b", ["1", "2", "nope"]) == 2
+    engine_index.refresh_datasets(["b"])
+    assert engine_index.get_dataset("b").item_count == 18
