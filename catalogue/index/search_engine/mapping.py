@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 MAPPING_VERSION = 1
+REFRESH_INTERVAL = "5s"
 
 # stored only, never searched: the record as it was written
 _STORED = {"type": "object", "enabled": False}
@@ -72,7 +73,7 @@ def index_settings(shards: int, replicas: int) -> dict[str, Any]:
         # paging beyond this uses search_after, never a larger window
         "max_result_window": 10_000,
         # the backend refreshes when a write call ends; periodic refreshes only cost segments
-        "refresh_interval": "5s",
+        "refresh_interval": REFRESH_INTERVAL,
         # item properties of every dataset: many distinct names in a large catalogue
         "mapping.total_fields.limit": 50_000,
         "analysis": ANALYSIS,

@@ -44,6 +44,7 @@ log = logging.getLogger("catalogue.index.search_engine")
 IN_FLIGHT = 2
 """Bulk requests an upsert keeps going at once."""
 STATE = "state"
+LOADING = {"translog.durability": "async", "translog.sync_interval": "30s"}
 _BUMP = "ctx._source.generation += 1"
 
 
@@ -149,14 +150,20 @@ class SearchEngineIndex:
         ends without error the aliases are swapped to them in one atomic step and the old
         indices are deleted. Queries see the old indices until then, never a half-built one."""
         new = self.aliases.physical(_stamp())
-        # no replicas and no periodic refresh while loading: both are set when it is complete
-        self._create(new, number_of_replicas=0, refresh_interval="-1")
+        # while loading: no replicas, no periodic refresh, and the translog synced in the
+        # background (a rebuild that breaks off is thrown away anyway); set back when complete
+        self._create(new, number_of_replicas=0, refresh_interval="-1", **LOADING)
         builder = type(self)(self.client, self.settings, new)
         try:
             yield builder
             for name in (new.datasets, new.items):
                 self.client.put_settings(
-                    name, {"number_of_replicas": self.settings.replicas, "refresh_interval": None}
+                    name,
+                    {
+                        "number_of_replicas": self.settings.replicas,
+                        "refresh_interval": mapping.REFRESH_INTERVAL,
+                        "translog.durability": "request",
+                    },
                 )
                 self.client.refresh(name)
             self.client.health()
