@@ -55,7 +55,7 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def text_query(text: str) -> Dsl | None:
+def text_query(text: str, *, ranked: bool = True) -> Dsl | None:
     """OGC ``q``: commas separate alternatives, words within one must all occur; each word
     matches as a prefix (German compounds: "Verkehr" finds "Verkehrsnetz"), with diacritics
     folded. German and English stemming rank the matches."""
@@ -69,6 +69,9 @@ def text_query(text: str) -> Dsl | None:
         )
     if not alternatives:
         return None
+    matching: Dsl = {"bool": {"should": alternatives, "minimum_should_match": 1}}
+    if not ranked:
+        return matching
     ranking = [
         {"match": {"text": {"query": text}}},
         {"match": {"text.de": {"query": text}}},
@@ -76,7 +79,7 @@ def text_query(text: str) -> Dsl | None:
     ]
     return {
         "bool": {
-            "filter": [{"bool": {"should": alternatives, "minimum_should_match": 1}}],
+            "filter": [matching],
             "should": ranking,
         }
     }
@@ -87,6 +90,8 @@ class EngineSearch(Generic[T]):
 
     index: str
     source_fields: list[str]
+    ranked = False
+    """Whether text matches are ordered by relevance (else no scores are computed)."""
 
     def __init__(self, client: EngineClient, query: SearchQuery) -> None:
         self.client = client
@@ -106,9 +111,11 @@ class EngineSearch(Generic[T]):
     def build(self) -> Dsl:
         q = self.query
         if q.text:
-            found = text_query(q.text)
-            if found is not None:
+            found = text_query(q.text, ranked=self.ranked)
+            if found is not None and self.ranked:
                 self.scoring = found
+            elif found is not None:
+                self.filters.append(found)
         if q.bbox:
             self.filters.append(self.bbox_filter(q.bbox))
         if q.time:
@@ -344,6 +351,7 @@ class ItemSearch(EngineSearch[T]):
 
 class DatasetSearch(EngineSearch[T]):
     source_fields = ["doc", "item_count", "derived"]
+    ranked = True
 
     def __init__(self, client: EngineClient, index: str, query: SearchQuery) -> None:
         super().__init__(client, query)
