@@ -246,3 +246,20 @@ def test_deleting_datasets_takes_their_items_and_tells_the_publishers(engine_ind
     assert engine_index.delete_items("b", ["1", "2", "nope"]) == 2
     engine_index.refresh_datasets(["b"])
     assert engine_index.get_dataset("b").item_count == 18
+
+
+def test_copy_into_sqlite_updates_it_in_place(engine_index: Any, tmp_path: Path) -> None:
+    fill(engine_index, 40, source="a")
+    target = SQLiteIndex(tmp_path / "copy.sqlite")
+    try:
+        fill(target, 5, source="a")  # older content of the same source
+        fill(target, 3, source="gone")  # a source the engine no longer has
+        report = copy_index(engine_index, target)
+        assert not report.swapped and not report.failed
+        assert report.deleted == 1
+        assert target.source_counts() == {"a": (1, 40)}
+        stats = report.sources["a"]
+        assert (stats.added, stats.updated, stats.unchanged) == (35, 0, 6), stats
+        assert all(d.ok for d in check(engine_index, target, items=True))
+    finally:
+        target.close()

@@ -89,7 +89,7 @@ class EngineSearch(Generic[T]):
     """Shared shape of a search: conditions, order, paging, count, facets."""
 
     index: str
-    source_fields: list[str]
+    source_fields: list[str] | bool
     ranked = False
     """Whether text matches are ordered by relevance (else no scores are computed)."""
 
@@ -251,7 +251,9 @@ class EngineSearch(Generic[T]):
 
 
 class ItemSearch(EngineSearch[T]):
-    source_fields = ["id", "ds", "geometry", "properties", "t_start", "t_end"]
+    # the whole source: filtering it rebuilds the objects and loses the order of their keys,
+    # which a copied item's content hash depends on
+    source_fields = True
 
     def __init__(
         self,
