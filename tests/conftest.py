@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ import uvicorn
 from catalogue.harvest.runner import run_harvest
 from catalogue.index import open_index
 from catalogue.index.sqlite import SQLiteIndex
-from catalogue.settings import Settings, load_settings
+from catalogue.settings import IndexSettings, Settings, load_settings
 from catalogue.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,3 +102,86 @@ def index(index_path: Path) -> Iterator[SQLiteIndex]:
     ix = SQLiteIndex(index_path)
     yield ix
     ix.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The search-engine backend: a real OpenSearch (tests/opensearch/run.sh starts one; .ci/run
+# does it in CI), found through CATALOGUE_TEST_OPENSEARCH_URL. In CI an unreachable server is
+# a failure, not a skip.
+# --------------------------------------------------------------------------------------------
+OPENSEARCH_URL_VARIABLE = "CATALOGUE_TEST_OPENSEARCH_URL"
+BACKENDS = ["sqlite", "opensearch"]
+
+
+@pytest.fixture(scope="session")
+def opensearch_url() -> str:
+    url = os.environ.get(OPENSEARCH_URL_VARIABLE, "")
+    problem = None
+    if not url:
+        problem = f"{OPENSEARCH_URL_VARIABLE} is not set (tests/opensearch/run.sh start)"
+    else:
+        try:
+            httpx.get(f"{url}/_cluster/health", timeout=10).raise_for_status()
+        except httpx.HTTPError as exc:
+            problem = f"OpenSearch at {url} is unreachable: {exc}"
+    if problem and os.environ.get("CI") == "true":
+        pytest.fail(problem)
+    if problem:
+        pytest.skip(problem)
+    return url
+
+
+def engine_settings(url: str, prefix: str | None = None, **options: Any) -> IndexSettings:
+    """Index settings for a fresh set of indices on the test server."""
+    import uuid
+
+    prefix = prefix or f"test-{uuid.uuid4().hex[:10]}"
+    return IndexSettings.model_validate(
+        {"backend": "opensearch", "url": url, "prefix": prefix, **options}
+    )
+
+
+@pytest.fixture()
+def engine_index(opensearch_url: str) -> Iterator[Any]:
+    """An empty OpenSearch index of its own, dropped after the test."""
+    ix: Any = open_index(engine_settings(opensearch_url))
+    yield ix
+    ix.drop()
+    ix.close()
+
+
+@pytest.fixture(scope="session")
+def engine_demo(
+    tmp_path_factory: pytest.TempPathFactory, opensearch_url: str
+) -> Iterator[LiveServer]:
+    """The demo catalogue harvested into OpenSearch and served over HTTP."""
+    folder = tmp_path_factory.mktemp("engine-demo")
+    settings = demo_settings(folder, free_port())
+    settings = settings.model_copy(
+        update={
+            "index": engine_settings(opensearch_url),
+            "harvest": settings.harvest.model_copy(update={"reports_dir": folder / "reports"}),
+        }
+    )
+    index: Any = open_index(settings.index)
+    report = run_harvest(settings, index)
+    assert report.ok, report
+    report.write(settings.reports_dir())
+    with LiveServer(settings, index=index) as server:
+        yield server
+    index.drop()
+    index.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend_demo(request: pytest.FixtureRequest) -> LiveServer:
+    """The demo catalogue on each index backend in turn (the functional suites use it)."""
+    name = "demo" if request.param == "sqlite" else "engine_demo"
+    server: LiveServer = request.getfixturevalue(name)
+    return server
+
+
+@pytest.fixture()
+def backend_http(backend_demo: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=backend_demo.url, timeout=30) as client:
+        yield client

@@ -21,8 +21,9 @@ DEMO = ["luftmessstationen", "mobilstationen", "sehenswuerdigkeiten", "stadtbezi
 
 
 @pytest.fixture()
-def ckan(demo: LiveServer) -> RemoteCKAN:
-    return RemoteCKAN(demo.url, user_agent="open-urban-catalogue-tests")
+def ckan(backend_demo: LiveServer) -> RemoteCKAN:
+    """The demo on each index backend (SQLite, OpenSearch) in turn."""
+    return RemoteCKAN(backend_demo.url, user_agent="open-urban-catalogue-tests")
 
 
 def test_lists_and_shows(ckan: RemoteCKAN) -> None:
@@ -94,7 +95,7 @@ def test_organizations_groups_tags_licences(ckan: RemoteCKAN) -> None:
     assert {lic["id"] for lic in ckan.action.license_list()} == {"cc-zero", "dl-by-de/2.0"}
 
 
-def test_errors_as_ckan_reports_them(ckan: RemoteCKAN, demo: LiveServer) -> None:
+def test_errors_as_ckan_reports_them(ckan: RemoteCKAN, backend_demo: LiveServer) -> None:
     with pytest.raises(NotFound):
         ckan.action.package_show(id="gibt-es-nicht")
     with pytest.raises(NotFound):
@@ -105,16 +106,16 @@ def test_errors_as_ckan_reports_them(ckan: RemoteCKAN, demo: LiveServer) -> None
         ckan.action.package_search(fq="unbekannt:x")
     with pytest.raises(ValidationError):
         ckan.action.package_search(sort="title sideways")
-    unknown = httpx.get(f"{demo.url}/api/3/action/package_delete")
+    unknown = httpx.get(f"{backend_demo.url}/api/3/action/package_delete")
     assert unknown.status_code == 400 and unknown.json()["success"] is False
-    broken = httpx.post(f"{demo.url}/api/action/package_search", content=b"{not json")
+    broken = httpx.post(f"{backend_demo.url}/api/action/package_search", content=b"{not json")
     assert broken.status_code == 400 and broken.json()["error"]["__type"] == "Bad request"
 
 
-def test_get_and_post_on_both_paths(demo: LiveServer) -> None:
+def test_get_and_post_on_both_paths(backend_demo: LiveServer) -> None:
     answers = [
-        httpx.get(f"{demo.url}/api/3/action/package_search", params={"q": "Kultur"}),
-        httpx.post(f"{demo.url}/api/action/package_search", json={"q": "Kultur"}),
+        httpx.get(f"{backend_demo.url}/api/3/action/package_search", params={"q": "Kultur"}),
+        httpx.post(f"{backend_demo.url}/api/action/package_search", json={"q": "Kultur"}),
     ]
     assert [a.json()["result"]["count"] for a in answers] == [1, 1]
 

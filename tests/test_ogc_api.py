@@ -38,6 +38,12 @@ CONF_CQL2_TEXT = "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text"
 CONF_CQL2_JSON = "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json"
 
 
+@pytest.fixture()
+def http(backend_http: httpx.Client) -> httpx.Client:
+    """Every test here runs on each index backend (SQLite, OpenSearch)."""
+    return backend_http
+
+
 # --------------------------------------------------------------------------------------------
 # The demo data, read straight from the files
 # --------------------------------------------------------------------------------------------

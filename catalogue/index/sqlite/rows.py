@@ -157,6 +157,11 @@ def iso(value: float | None) -> str | None:
     return text.replace("+00:00", "Z")
 
 
+def infer_fields(samples: Iterable[dict[str, Any]]) -> tuple[Field, ...]:
+    """The queryable fields seen in sample properties (see :func:`describe_fields`)."""
+    return describe_fields(samples)[0]
+
+
 FACET_MAX_VALUES = 50
 """A text field is offered for facets when a sample of items holds at most this many values."""
 
