@@ -19,7 +19,7 @@
     try { data = JSON.parse(script.textContent); } catch (e) { return; }
     if (!data || !data.features || !data.features.length) return;
     el.hidden = false;
-    var map = L.map(el, { attributionControl: true });
+    var map = L.map(el, { attributionControl: true, maxZoom: 19 });
     if (el.dataset.tiles) {
       L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution || "", maxZoom: 19 }).addTo(map);
     }
@@ -32,7 +32,7 @@
     });
     var points = data.features.filter(function (f) { return f.geometry && f.geometry.type === "Point"; }).length;
     var shown = layer;
-    if (points > 50 && L.markerClusterGroup) {
+    if (points > 25 && L.markerClusterGroup) {
       shown = L.markerClusterGroup();
       shown.addLayer(layer);
     }
