@@ -6,7 +6,9 @@ through the index protocol, so every backend and every output (portal, OGC API R
 API) can filter and count by them. A dataset with items is placed by its items' geometries, one
 without items by its extent. Assignment runs after a harvest; while a source is harvested again,
 the districts already assigned are carried over to its records so that an unchanged dataset
-stays unchanged.
+stays unchanged. A run looks again only at the datasets of sources that changed (at every
+dataset when the boundaries changed) and at datasets never assigned; a dataset in no district
+holds an empty list.
 """
 
 from __future__ import annotations
@@ -127,8 +129,11 @@ def _grow(bounds: list[float] | None, geometries: list[Any]) -> list[float] | No
     return [min(bounds[0], minx), min(bounds[1], miny), max(bounds[2], maxx), max(bounds[3], maxy)]
 
 
-def assign_districts(settings: Settings, index: Index, run_id: str) -> int:
-    """Assign districts to every dataset; returns how many datasets changed."""
+def assign_districts(
+    settings: Settings, index: Index, run_id: str, sources: set[str] | None = None
+) -> int:
+    """Assign districts to the datasets of ``sources`` (all when ``None``); returns how many
+    datasets changed."""
     boundaries = load_boundaries(settings, index)
     if boundaries is None:
         return 0
@@ -136,16 +141,17 @@ def assign_districts(settings: Settings, index: Index, run_id: str) -> int:
     for dataset in index.iter_datasets():
         if dataset.id == settings.portal.districts:
             continue
+        assigned = FIELD in dataset.extras  # an empty list: assigned, in no district
+        if assigned and sources is not None and dataset.provenance.source_name not in sources:
+            continue
         try:
             names, stated = districts_of(index, dataset, boundaries)
         except Exception as exc:  # one dataset's odd geometry must not stop the others
             log.warning("districts not assigned", extra={"dataset": dataset.id, "error": str(exc)})
             continue
-        if names == dataset.extras.get(FIELD, []):
+        if assigned and names == dataset.extras[FIELD]:
             continue
         extras = {**dataset.extras, FIELD: names}
-        if not names:
-            extras.pop(FIELD)
         changed.append(replace(stated, extras=extras, item_count=0).with_hash())
     if changed:
         # each dataset keeps the run stamp of its source's run; this write only changes extras
@@ -154,6 +160,16 @@ def assign_districts(settings: Settings, index: Index, run_id: str) -> int:
         index.refresh_datasets([d.id for d in changed])
         log.info("districts assigned", extra={"datasets": len(changed)})
     return len(changed)
+
+
+def changed_sources(settings: Settings, reports: list[Any]) -> set[str] | None:
+    """The sources whose records changed in a run (``None``: all, because the district
+    boundaries themselves changed)."""
+    changed = {r.name for r in reports if r.added or r.updated or r.deleted}
+    wanted = settings.portal.districts or ""
+    if any(wanted == name or wanted.startswith(name + ".") for name in changed):
+        return None
+    return changed
 
 
 def _source_run(run_id: str, dataset: Dataset) -> str:

@@ -379,3 +379,27 @@ def test_district_assignment_survives_a_second_harvest_unchanged(tmp_path: Path)
         )
     finally:
         index.close()
+
+
+def test_changed_boundaries_reassign_every_dataset(tmp_path: Path) -> None:
+    from catalogue.harvest.runner import run_harvest
+    from catalogue.index import open_index
+
+    settings = portal_settings(tmp_path, free_port())
+    original = Path(settings.sources[0].url)
+    boundaries = tmp_path / "bezirke.geojson"
+    boundaries.write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
+    first_source = settings.sources[0].model_copy(update={"url": str(boundaries)})
+    settings = settings.model_copy(update={"sources": (first_source, *settings.sources[1:3])})
+    index = open_index(settings.index)
+    try:
+        run_harvest(settings, index)
+        assert "Stadtbezirk 1" in index.get_dataset("mobilstationen").extras["districts"]
+        renamed = original.read_text(encoding="utf-8").replace('"Stadtbezirk 1"', '"Mitte"')
+        boundaries.write_text(renamed, encoding="utf-8")
+        again = run_harvest(settings, index)
+        assert [s.updated for s in again.sources if s.name == "mobilstationen"] == [0]
+        districts = index.get_dataset("mobilstationen").extras["districts"]
+        assert "Mitte" in districts and "Stadtbezirk 1" not in districts
+    finally:
+        index.close()

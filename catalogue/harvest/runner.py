@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from catalogue.districts import assign_districts, carry_districts
+from catalogue.districts import assign_districts, carry_districts, changed_sources
 from catalogue.errors import CatalogueError, HarvestError
 from catalogue.harvest.contract import Deleted
 from catalogue.harvest.http import harvest_client
@@ -86,7 +86,8 @@ def run_harvest(
                 )
             )
         if settings.portal.districts:
-            assign_districts(settings, index, report.run_id)
+            changed = changed_sources(settings, report.sources)
+            assign_districts(settings, index, report.run_id, changed)
     finally:
         states.close()
         if own_client:
