@@ -176,3 +176,24 @@ def test_map_shows_outlines_without_tiles(page: Any) -> None:
 def _fresh_artifacts() -> None:
     if ARTIFACTS.exists():
         shutil.rmtree(ARTIFACTS)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ogc/collections/sehenswuerdigkeiten/items?f=html",
+        "/ogc/collections/sehenswuerdigkeiten?f=html",
+        "/ogc/openapi?f=html&ui=swagger",
+    ],
+)
+def test_pygeoapi_pages_make_no_third_party_requests(page: Any, path: str) -> None:
+    """The ``page`` fixture fails the test when the page asked anyone but the catalogue."""
+    page.goto(page.base + path)
+    page.wait_for_load_state("networkidle")
+    if "/items" in path:
+        page.locator(".leaflet-container").wait_for(state="visible")
+    if "openapi" in path:
+        page.locator(".swagger-ui").first.wait_for(state="visible")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = "ogc-" + path.split("?")[0].strip("/").replace("/", "-")
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

@@ -32,6 +32,9 @@ HERE = Path(__file__).resolve().parent
 VENDOR = {
     "leaflet": "leaflet/dist",
     "leaflet.markercluster": "leaflet.markercluster/dist",
+    # for pygeoapi's own pages under /ogc (see catalogue.ogc.offline)
+    "bootstrap": "bootstrap/dist/css",
+    "swagger-ui": "swagger-ui-dist",
 }
 
 
