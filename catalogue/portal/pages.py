@@ -163,10 +163,6 @@ def dataset_page(index: Index, settings: Settings, dataset_id: str, params: dict
         "machine_links": machine_links(dataset, base),
         "geojson_download": f"/ogc/collections/{quote(dataset_id, safe='')}/items?"
         + urlencode({"f": "json", "limit": min(max(dataset.item_count, 1), MAX_DOWNLOAD)}),
-        "catalog_links": [
-            ("DCAT catalogue (Turtle)", f"{base}/dcat/catalog.ttl"),
-            ("DCAT catalogue (JSON-LD)", f"{base}/dcat/catalog.jsonld"),
-        ],
         "districts": districts,
         "last_run": last_harvest(settings, dataset.provenance.source_name),
         "item_title": item_title,
