@@ -268,6 +268,18 @@ def test_culture_gallery_and_object_page(web: httpx.Client) -> None:
     assert "In copyright" in other
 
 
+def test_searching_cultural_collections_shows_a_gallery_of_their_objects(
+    web: httpx.Client,
+) -> None:
+    everything = web.get("/search", params={"kind": "culture"}, headers=EN).text
+    assert "Objects in these collections" in everything
+    assert everything.count('<span class="caption">') == 3
+    found = web.get("/search", params={"kind": "culture", "q": "Gemälde"}, headers=EN).text
+    assert "Das Mädchen mit dem Perlenohrring" in found and "Skizzenbuch" not in found
+    assert 'src="/datasets/gemaeldesammlung/items/mauritshuis-670/thumbnail"' in found
+    assert "Objects in these collections" not in web.get("/search", headers=EN).text
+
+
 def test_thumbnails_come_through_the_catalogue(web: httpx.Client, portal_site: PortalSite) -> None:  # noqa: F811
     image = web.get("/datasets/gemaeldesammlung/items/mauritshuis-670/thumbnail")
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"

@@ -40,6 +40,7 @@ PAGE_TYPES = {
     "sensor-dataset": "/datasets/luftsensoren",
     "sensor-item": "/datasets/luftsensoren/items/thing-1",
     "culture-gallery": "/datasets/gemaeldesammlung",
+    "culture-search": "/search?kind=culture",
     "culture-item": "/datasets/gemaeldesammlung/items/mauritshuis-670",
     "item": "/datasets/sehenswuerdigkeiten/items/poi-003",
     "harvest-status": "/harvest",

@@ -25,6 +25,7 @@ Page = tuple[str, dict[str, Any]]
 HOME_MAP_DATASETS = 500
 ITEMS_PER_PAGE = 24
 MAX_DOWNLOAD = 10_000
+GALLERY = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,16 @@ def search(index: Index, params: dict[str, str], page_size: int) -> Page:
             options.insert(0, FacetOption(chosen, 0, True, wanted.url(**{name: None})))
         facets[name] = options
     pages = max(1, -(-result.number_matched // page_size))
+    objects: list[Item] = []
+    if wanted.filters.get("kind") == "culture":
+        # a gallery of the objects of the cultural collections on this page
+        for dataset in result.records:
+            if dataset.kind == "culture" and dataset.item_count and len(objects) < GALLERY:
+                found = index.search_items(
+                    dataset.id,
+                    SearchQuery(text=wanted.text or None, limit=GALLERY - len(objects)),
+                )
+                objects.extend(found.records)
     return "search.html", {
         "search": wanted,
         "results": result.records,
@@ -77,6 +88,8 @@ def search(index: Index, params: dict[str, str], page_size: int) -> Page:
         "page": wanted.page,
         "pages": pages,
         "map_data": maps.dataset_extents(result.records),
+        "objects": objects,
+        "item_title": item_title,
         "search_page_url": lambda number: wanted.url(page=number),
         "clear_url": wanted.url(**{name: None for name in [*FACETS, "start", "end"]}),
     }
