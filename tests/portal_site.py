@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import DEMO_CONFIG, LiveServer, free_port
+from pydantic import SecretStr
 from upstream import Upstream, status
 
 from catalogue.districts import assign_districts
@@ -24,6 +25,7 @@ from catalogue.model import Agent, Dataset, Distribution, Item, Provenance
 from catalogue.settings import Settings, load_settings
 
 PAGE_SIZE = 3
+ADMIN_TOKEN = "datenteam-geheim"
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 RIGHTS_PDM = "http://creativecommons.org/publicdomain/mark/1.0/"
 RIGHTS_INC = "http://rightsstatements.org/vocab/InC/1.0/"
@@ -218,8 +220,10 @@ def portal_settings(folder: Path, port: int, **portal: Any) -> Settings:
     broken = settings.sources[0].model_copy(
         update={"name": "kaputt", "url": str(folder / "missing.geojson"), "title": "Kaputt"}
     )
+    server = settings.server.model_copy(update={"admin_token": SecretStr(ADMIN_TOKEN)})
     return settings.model_copy(
         update={
+            "server": server,
             "sources": (*settings.sources, broken),
             "portal": settings.portal.model_copy(update={"page_size": PAGE_SIZE, **portal}),
         }

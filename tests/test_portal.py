@@ -14,7 +14,13 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from conftest import LiveServer, free_port
-from portal_site import PAGE_SIZE, PortalSite, portal_settings, portal_site  # noqa: F401
+from portal_site import (  # noqa: F401
+    ADMIN_TOKEN,
+    PAGE_SIZE,
+    PortalSite,
+    portal_settings,
+    portal_site,
+)
 
 import catalogue.portal
 from catalogue.portal.labels import licence_label, rights_label, theme_label
@@ -295,9 +301,15 @@ def test_harvest_status_page(web: httpx.Client) -> None:
     for name in ("stadtbezirke", "sehenswuerdigkeiten", "mobilstationen", "kaputt"):
         assert f'<a href="#source-{name}">{name}</a>' in text
     assert re.search(r'<tr class="failed">\s*<th scope="row"><a href="#source-kaputt">', text)
-    assert "Error:" in text and "missing.geojson" in text
-    assert "Skipped records" in text  # the demo's broken records, with their reasons
-    assert "coordinates" in text
+    # counts for everybody; reasons and warnings only for the data team
+    assert "missing.geojson" not in text and "Skipped records" not in text
+    assert web.get("/harvest", params={"details": 1}).status_code == 401
+    team = {**EN, "Authorization": f"Bearer {ADMIN_TOKEN}"}
+    detailed = web.get("/harvest", params={"details": 1}, headers=team).text
+    assert "Error:" in detailed and "missing.geojson" in detailed
+    assert "Skipped records" in detailed and "coordinates" in detailed  # the demo's broken rows
+    wrong = web.get("/harvest", params={"details": 1}, headers={"Authorization": "Bearer x"})
+    assert wrong.status_code == 401
 
 
 def test_district_is_a_facet_of_ogc_records_and_the_ckan_api(web: httpx.Client) -> None:

@@ -20,6 +20,7 @@ from catalogue.portal.charts import sparkline
 from catalogue.portal.search import FACETS, PortalSearch
 from catalogue.query import SearchQuery, SortKey
 from catalogue.settings import Settings
+from catalogue.web.admin import summary
 
 Page = tuple[str, dict[str, Any]]
 HOME_MAP_DATASETS = 500
@@ -211,8 +212,12 @@ def item_page(index: Index, dataset_id: str, item_id: str) -> Page:
     }
 
 
-def harvest_status(settings: Settings) -> Page:
+def harvest_status(settings: Settings, detailed: bool) -> Page:
+    """The last runs per source; reasons, problems and warnings only for the data team (the
+    admin token), everybody else sees counts, as at ``/harvest/runs``."""
     runs = recent_reports(settings.reports_dir(), 20)
+    if not detailed:
+        runs = [summary(run) for run in runs]
     latest: dict[str, dict[str, Any]] = {}
     history: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
@@ -224,4 +229,5 @@ def harvest_status(settings: Settings) -> Page:
         "latest": sorted(latest.values(), key=lambda s: str(s.get("name"))),
         "history": history,
         "configured": [s.name for s in settings.sources],
+        "detailed": detailed,
     }

@@ -24,6 +24,7 @@ from catalogue.portal import labels, pages
 from catalogue.portal.i18n import COOKIE, LANGUAGES, Formatter, choose_language, load_translations
 from catalogue.portal.thumbnails import Thumbnails
 from catalogue.settings import Settings
+from catalogue.web.admin import authorized, challenge
 
 log = logging.getLogger("catalogue.portal")
 
@@ -168,7 +169,10 @@ class Portal:
             return await self.page(request, lambda: pages.item_page(index, *ids))
 
         async def harvest(request: Request) -> Response:
-            return await self.page(request, lambda: pages.harvest_status(settings))
+            detailed = authorized(request, settings)
+            if request.query_params.get("details") and not detailed:
+                return challenge("the reasons and warnings of harvest runs need the admin token")
+            return await self.page(request, lambda: pages.harvest_status(settings, detailed))
 
         async def switch_language(request: Request) -> Response:
             language = request.path_params["language"]
