@@ -235,8 +235,12 @@ def test_dataset_page(web: httpx.Client, portal_site: PortalSite) -> None:  # no
     ):
         assert f'readonly value="{url.replace("&", "&amp;")}"' in text
         assert web.get(url).status_code == 200, url
-    assert f"{base}/dcat/dataset/mobilstationen.ttl" in text
-    assert f"{base}/dcat/dataset/mobilstationen.jsonld" in text
+    for url in (
+        f"{base}/dcat/dataset/mobilstationen.ttl",
+        f"{base}/dcat/dataset/mobilstationen.jsonld",
+    ):
+        assert f'readonly value="{url}"' in text
+        assert web.get(url).status_code == 200, url
     # where it came from, the last harvest, the district links
     assert "mobilstationen (csv)" in text and "Last harvest of the source" in text
     assert 'href="/search?district=Stadtbezirk%201"' in text
