@@ -127,6 +127,21 @@ class HarvestSettings(_Strict):
     own folder and the system's temporary folder."""
 
 
+class PortalSettings(_Strict):
+    """``portal:`` — the HTML pages at ``/``."""
+
+    tile_url: str | None = None
+    """Base map tiles (``https://tiles.example.org/{z}/{x}/{y}.png``); none: outlines only."""
+    tile_attribution: str = ""
+    assets_dir: Path | None = None
+    """Where ``npm ci`` put the browser libraries (default: ``catalogue/portal/node_modules``)."""
+    page_size: int = Field(20, ge=1, le=100)
+    districts: str | None = None
+    """The source whose polygons are the city's districts; records are assigned to them."""
+    district_name: str = "name"
+    """The property of a district polygon that holds its name."""
+
+
 class SourceSettings(BaseModel):
     """One entry of ``sources:``. Keys beyond these belong to the source type and are checked
     by its harvester's options model."""
@@ -198,6 +213,7 @@ class Settings(_Strict):
     sources: tuple[SourceSettings, ...] = ()
     config_path: Path | None = None
     dcat: DCATSettings = Field(default_factory=DCATSettings)
+    portal: PortalSettings = Field(default_factory=PortalSettings)
 
     @field_validator("sources")
     @classmethod

@@ -12,6 +12,7 @@ from catalogue.settings import (
     CatalogueSettings,
     HarvestSettings,
     IndexSettings,
+    PortalSettings,
     ServerSettings,
     SourceSettings,
 )
@@ -24,7 +25,9 @@ def names(model: type[BaseModel]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "model", [IndexSettings, ServerSettings, CatalogueSettings, HarvestSettings, SourceSettings]
+    "model",
+    [IndexSettings, ServerSettings, CatalogueSettings, HarvestSettings, SourceSettings]
+    + [PortalSettings],
 )
 def test_every_setting_is_documented(model: type[BaseModel]) -> None:
     missing = [name for name in names(model) if f"`{name}`" not in README]

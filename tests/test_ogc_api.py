@@ -339,10 +339,12 @@ def test_every_landing_page_link_resolves(http: httpx.Client) -> None:
     assert not broken
 
 
-def test_root_redirects_to_the_landing_page(http: httpx.Client) -> None:
-    r = http.get("/", follow_redirects=True)
+def test_root_is_the_portal_and_links_the_landing_page(http: httpx.Client) -> None:
+    r = http.get("/")
     assert r.status_code == 200
-    assert r.url.path == "/ogc/"
+    assert r.headers["content-type"].startswith("text/html")
+    assert 'href="/ogc"' in r.text
+    assert http.get("/ogc/", params={"f": "json"}).status_code == 200
 
 
 def test_conformance_declares_features_core_and_geojson(http: httpx.Client) -> None:

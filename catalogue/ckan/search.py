@@ -23,6 +23,7 @@ FIELDS: dict[str, str] = {
     "name": "id",
     "id": "id",
     "title": "title",
+    "district": "districts",
 }
 FACETS = {
     "tags": "keywords",
@@ -30,6 +31,7 @@ FACETS = {
     "organization": "organization",
     "res_format": "format",
     "license_id": "licence",
+    "district": "districts",
 }
 SORTS = {
     "metadata_modified": "modified",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from catalogue.districts import assign_districts, carry_districts, changed_sources
 from catalogue.errors import CatalogueError, HarvestError
 from catalogue.harvest.contract import Deleted
 from catalogue.harvest.http import harvest_client
@@ -84,6 +85,9 @@ def run_harvest(
                     full=full,
                 )
             )
+        if settings.portal.districts:
+            changed = changed_sources(settings, report.sources)
+            assign_districts(settings, index, report.run_id, changed)
     finally:
         states.close()
         if own_client:
@@ -131,6 +135,8 @@ def harvest_source(
                 deletions.add(record)
                 continue
             if isinstance(record, Dataset):
+                if settings.portal.districts:
+                    record = carry_districts(index, record)
                 report.datasets += 1
                 touched.append(record.id)
                 deletions.keep(record.id, None)

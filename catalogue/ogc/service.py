@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from catalogue.index import Index
+from catalogue.ogc import offline
 from catalogue.ogc.config import pygeoapi_config
 from catalogue.ogc.items_json import FastItems, invalid_parameter
 from catalogue.ogc.providers import register_index, unregister_index
@@ -109,7 +110,7 @@ class OGCService:
         return self._fast  # type: ignore[return-value]
 
     def _build(self) -> None:
-        config = pygeoapi_config(self.settings, self.index, self.key)
+        config = offline.apply(pygeoapi_config(self.settings, self.index, self.key), self.settings)
         openapi = get_oas(config, fail_on_invalid_collection=False)
         api = API(config, openapi)
         # pygeoapi answers 400 to a `datetime` outside a collection's temporal extent; a

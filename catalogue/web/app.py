@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from catalogue import __version__
@@ -22,6 +22,7 @@ from catalogue.dcat.service import DCATService
 from catalogue.errors import CatalogueError
 from catalogue.index import Index, open_index
 from catalogue.ogc.service import OGCService
+from catalogue.portal import Portal
 from catalogue.settings import Settings
 from catalogue.web.admin import HarvestRuns
 from catalogue.web.guards import BodyTooLarge, Guards
@@ -53,9 +54,6 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
         )
 
     runs = HarvestRuns(settings, index)
-
-    async def home(request: Request) -> Response:
-        return RedirectResponse(url="/ogc/", status_code=307)
 
     async def catalogue_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CatalogueError)
@@ -91,13 +89,13 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
         )
     app = Starlette(
         routes=[
-            Route("/", home),
             Route("/health", health),
             Route("/harvest/runs", runs.recent, methods=["GET"]),
             Route("/harvest/runs", runs.start, methods=["POST"]),
             Mount("/ogc", routes=ogc.routes()),
             *ckan_routes(CKANContext(settings, index)),
             Mount("/dcat", routes=dcat_routes(dcat)),
+            *Portal(settings, index).routes(),
         ],
         middleware=middleware,
         exception_handlers={

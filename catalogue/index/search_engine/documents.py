@@ -25,6 +25,10 @@ LIST_FIELDS: dict[str, Callable[[Dataset], Iterable[str | None]]] = {
     "themes": lambda d: d.themes,
     "language": lambda d: d.language,
     "format": lambda d: (x.format for x in d.distributions),
+    # assigned after each harvest from the configured boundaries (catalogue/districts.py)
+    "districts": lambda d: (
+        str(name) for name in d.extras.get("districts") or () if isinstance(name, str)
+    ),
 }
 
 # The queryable fields of dataset records (the same names the SQLite backend offers).

@@ -40,6 +40,7 @@ DATASET_FIELDS: tuple[Field, ...] = (
     Field("themes", "array"),
     Field("language", "array"),
     Field("format", "array"),
+    Field("districts", "array"),
 )
 
 _DATASET_COLUMNS = {
@@ -65,6 +66,7 @@ _DATASET_ARRAYS = {
     "language": "json_extract(d.doc, '$.language')",
     "format": "(SELECT json_group_array(json_extract(value, '$.format')) "
     "FROM json_each(d.doc, '$.distributions'))",
+    "districts": "json_extract(d.doc, '$.extras.districts')",
 }
 
 

@@ -530,6 +530,9 @@ def dataset_terms(dataset: Dataset) -> set[tuple[str, str]]:
     terms |= {("themes", t) for t in dataset.themes}
     terms |= {("language", lang) for lang in dataset.language}
     terms |= {("format", d.format) for d in dataset.distributions if d.format}
+    districts = dataset.extras.get("districts")
+    if isinstance(districts, list):
+        terms |= {("districts", str(name)) for name in districts}
     return terms
 
 
