@@ -421,6 +421,24 @@ def test_dataset_search_combines_text_terms_sort_and_paging(index: SQLiteIndex) 
     assert index.search_datasets(both).number_matched == 2
 
 
+def test_districts_are_a_list_field_of_datasets(index: SQLiteIndex) -> None:
+    index.upsert(
+        [
+            dataset("a", "a", extras={"districts": ["Altstadt", "Carlstadt"]}),
+            dataset("b", "b", extras={"districts": ["Altstadt"]}),
+            dataset("c", "c"),
+        ],
+        run_id="r1",
+    )
+    result = index.search_datasets(SearchQuery(facets=("districts",)))
+    assert [(f.value, f.count) for f in result.facets["districts"]] == [
+        ("Altstadt", 2),
+        ("Carlstadt", 1),
+    ]
+    only = index.search_datasets(SearchQuery(properties=(("districts", "Carlstadt"),)))
+    assert [d.id for d in only.records] == ["a"]
+
+
 def test_generation_follows_datasets_not_item_batches(index: SQLiteIndex) -> None:
     before = index.generation()
     index.upsert([dataset()], run_id="r1")
