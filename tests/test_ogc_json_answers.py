@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from conftest import ROOT, LiveServer
+from conftest import ROOT, LiveServer, free_port
 from starlette.requests import Request
 
 from catalogue.index import open_index
@@ -188,3 +188,19 @@ def test_records_facets(http: httpx.Client) -> None:
     kinds = {b["value"]: b["count"] for b in body["facets"]["kind"]["buckets"]}
     assert sum(kinds.values()) == body["numberMatched"]
     assert set(body["facets"]) >= {"kind", "keywords", "organization", "licence"}
+
+
+def test_facets_are_counted_once_at_startup(demo: LiveServer) -> None:
+    """The first visitor asking for facets does not wait for the facet columns to be read."""
+    import time
+
+    from catalogue.index.sqlite import SQLiteIndex
+
+    index = SQLiteIndex(demo.settings.index.path, read_mostly=True)  # type: ignore[arg-type]
+    with LiveServer(demo.settings.with_port(free_port()), index):
+        deadline = time.monotonic() + 10
+        while not index._facet_columns._columns and time.monotonic() < deadline:
+            time.sleep(0.05)
+        warmed = {key[1] for key in index._facet_columns._columns}
+    index.close()
+    assert {"kategorie", "kind", "keywords"} <= warmed

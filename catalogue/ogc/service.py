@@ -34,6 +34,7 @@ from catalogue.ogc import offline
 from catalogue.ogc.config import pygeoapi_config
 from catalogue.ogc.items_json import FastItems, invalid_parameter
 from catalogue.ogc.providers import register_index, unregister_index
+from catalogue.query import SearchQuery
 from catalogue.settings import Settings
 
 log = logging.getLogger("catalogue.ogc")
@@ -103,6 +104,22 @@ class OGCService:
                     self._build()
                     self._generation = generation
         return self._items_api if for_items else self._api  # type: ignore[return-value]
+
+    def warm_up(self) -> None:
+        """Count each collection's facets once, so the first visitor asking for them does not
+        wait while a backend reads its facet columns."""
+        fast = self.fast()
+        try:
+            for collection in fast.collections.values():
+                if not collection.facets:
+                    continue
+                query = SearchQuery(facets=collection.facets, limit=0, result_type="hits")
+                if collection.dataset_id is None:
+                    self.index.search_datasets(query)
+                else:
+                    self.index.search_items(collection.dataset_id, query)
+        except Exception:  # a warm-up is an optimisation: never a reason to stop serving
+            log.warning("facet warm-up failed", exc_info=True)
 
     def fast(self) -> FastItems:
         """The JSON answers of the index's current generation."""

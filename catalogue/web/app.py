@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -72,8 +73,9 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # build the OGC API before the first request, not during it
+        # build the OGC API before the first request, not during it; count facets meanwhile
         await asyncio.to_thread(ogc.api)
+        threading.Thread(target=ogc.warm_up, name="facet-warm-up", daemon=True).start()
         yield
         ogc.close()
         if own_index:
