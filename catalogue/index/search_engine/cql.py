@@ -14,9 +14,10 @@ from datetime import date, datetime
 from typing import Any
 
 from pygeofilter import ast, values
-from pygeofilter.backends.evaluator import Evaluator, handle
+from pygeofilter.backends.evaluator import handle
 
 from catalogue.errors import QueryError
+from catalogue.index.cql_values import CQLValues
 from catalogue.index.sqlite.rows import OPEN_END, OPEN_START, epoch
 
 Dsl = dict[str, Any]
@@ -84,7 +85,7 @@ def _any(queries: list[Dsl]) -> Dsl:
     )
 
 
-class CQLToDSL(Evaluator):  # type: ignore[misc]
+class CQLToDSL(CQLValues):
     """Translate one filter; ``resolve`` maps a queryable name to its :class:`Target`."""
 
     def __init__(self, resolve: Resolver) -> None:
@@ -251,40 +252,6 @@ class CQLToDSL(Evaluator):  # type: ignore[misc]
         if joiner == "OR":
             return Q({"bool": {"filter": needs, "must": [_any(parts)]}}, needs)
         return Q({"bool": {"filter": parts}}, needs)
-
-    # values ------------------------------------------------------------------------------
-    @handle(ast.Attribute)
-    def attribute(self, node: ast.Attribute) -> Target:
-        return self.resolve(node.name)
-
-    @handle(values.Geometry)
-    def geometry(self, node: values.Geometry) -> values.Geometry:
-        return node
-
-    @handle(values.Envelope)
-    def envelope(self, node: values.Envelope) -> values.Envelope:
-        return node
-
-    @handle(values.Interval)
-    def interval(self, node: values.Interval, *bounds: Any) -> values.Interval:
-        return node
-
-    @handle(ast.Function)
-    def function(self, node: ast.Function, *args: Any) -> Any:
-        raise QueryError(f"function {node.name!r} is not supported in filters")
-
-    @handle(ast.ArrayPredicate, subclasses=True)
-    def array(self, node: ast.ArrayPredicate, lhs: Any, rhs: Any) -> Any:
-        raise QueryError(f"array operator {node.op.name} is not supported in filters")
-
-    @handle(ast.Arithmetic, subclasses=True)
-    def arithmetic(self, node: ast.Arithmetic, lhs: Any, rhs: Any) -> Any:
-        raise QueryError("arithmetic is not supported in filters")
-
-    def adopt(self, node: Any, *sub_args: Any) -> Any:
-        if isinstance(node, (str, int, float, bool, date, datetime, list)) or node is None:
-            return node
-        raise QueryError(f"unsupported filter element: {type(node).__name__}")
 
     def _value_target(self, value: Any) -> Target:
         if not isinstance(value, Target):

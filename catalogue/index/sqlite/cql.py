@@ -12,12 +12,13 @@ from datetime import date, datetime
 from typing import Any
 
 from pygeofilter import ast, values
-from pygeofilter.backends.evaluator import Evaluator, handle
+from pygeofilter.backends.evaluator import handle
 from shapely import to_wkb
 from shapely.geometry import box as make_box
 from shapely.geometry import shape
 
 from catalogue.errors import QueryError
+from catalogue.index.cql_values import CQLValues
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class _Sql:
     params: list[Any]
 
 
-class CQLToSQL(Evaluator):  # type: ignore[misc]
+class CQLToSQL(CQLValues):
     """Translate one filter; ``resolve`` maps a queryable name to its :class:`Column`."""
 
     def __init__(self, resolve: Resolver) -> None:
@@ -177,41 +178,6 @@ class CQLToSQL(Evaluator):  # type: ignore[misc]
             parts.append(f"{sides[side]} {compare} ?")
             params.extend([*lhs.params, b0 if bound == "b0" else b1])
         return _Sql("(" + f" {joiner} ".join(parts) + ")", params)
-
-    # values ------------------------------------------------------------------------------
-    @handle(ast.Attribute)
-    def attribute(self, node: ast.Attribute) -> Column:
-        return self.resolve(node.name)
-
-    @handle(values.Geometry)
-    def geometry(self, node: values.Geometry) -> values.Geometry:
-        return node
-
-    @handle(values.Envelope)
-    def envelope(self, node: values.Envelope) -> values.Envelope:
-        return node
-
-    @handle(values.Interval)
-    def interval(self, node: values.Interval, *bounds: Any) -> values.Interval:
-        return node
-
-    @handle(ast.Function)
-    def function(self, node: ast.Function, *args: Any) -> Any:
-        raise QueryError(f"function {node.name!r} is not supported in filters")
-
-    @handle(ast.ArrayPredicate, subclasses=True)
-    def array(self, node: ast.ArrayPredicate, lhs: Any, rhs: Any) -> Any:
-        raise QueryError(f"array operator {node.op.name} is not supported in filters")
-
-    @handle(ast.Arithmetic, subclasses=True)
-    def arithmetic(self, node: ast.Arithmetic, lhs: Any, rhs: Any) -> Any:
-        raise QueryError("arithmetic is not supported in filters")
-
-    def adopt(self, node: Any, *sub_args: Any) -> Any:
-        # literals (str, int, float, bool, date, datetime, lists) pass through unchanged
-        if isinstance(node, (str, int, float, bool, date, datetime, list)) or node is None:
-            return node
-        raise QueryError(f"unsupported filter element: {type(node).__name__}")
 
     def _operand(self, value: Any) -> _Sql:
         if isinstance(value, Column):

@@ -1,0 +1,58 @@
+"""What every backend's CQL2 translator does alike with the leaves of a pygeofilter AST.
+
+Queryables are resolved by the backend (``resolve``); geometries, envelopes, intervals and plain
+literals pass through to the operator handlers; functions, array operators and arithmetic are
+refused with a clear error. The SQLite and search-engine translators inherit these handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from pygeofilter import ast, values
+from pygeofilter.backends.evaluator import Evaluator, handle
+
+from catalogue.errors import QueryError
+
+
+class CQLValues(Evaluator):  # type: ignore[misc]
+    """The value handlers; subclasses add the operators and set ``resolve``."""
+
+    resolve: Callable[[str], Any]
+    """What a queryable name stands for in the backend's query language."""
+
+    @handle(ast.Attribute)
+    def attribute(self, node: ast.Attribute) -> Any:
+        return self.resolve(node.name)
+
+    @handle(values.Geometry)
+    def geometry(self, node: values.Geometry) -> values.Geometry:
+        return node
+
+    @handle(values.Envelope)
+    def envelope(self, node: values.Envelope) -> values.Envelope:
+        return node
+
+    @handle(values.Interval)
+    def interval(self, node: values.Interval, *bounds: Any) -> values.Interval:
+        return node
+
+    @handle(ast.Function)
+    def function(self, node: ast.Function, *args: Any) -> Any:
+        raise QueryError(f"function {node.name!r} is not supported in filters")
+
+    @handle(ast.ArrayPredicate, subclasses=True)
+    def array(self, node: ast.ArrayPredicate, lhs: Any, rhs: Any) -> Any:
+        raise QueryError(f"array operator {node.op.name} is not supported in filters")
+
+    @handle(ast.Arithmetic, subclasses=True)
+    def arithmetic(self, node: ast.Arithmetic, lhs: Any, rhs: Any) -> Any:
+        raise QueryError("arithmetic is not supported in filters")
+
+    def adopt(self, node: Any, *sub_args: Any) -> Any:
+        # literals (str, int, float, bool, date, datetime, lists) pass through unchanged
+        if isinstance(node, (str, int, float, bool, date, datetime, list)) or node is None:
+            return node
+        raise QueryError(f"unsupported filter element: {type(node).__name__}")
