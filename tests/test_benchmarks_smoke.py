@@ -77,3 +77,15 @@ def test_crash_trials_run() -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary == {**summary, "trials": 2, "failed": 0}
+
+
+@pytest.mark.slow
+def test_load_benchmark_runs() -> None:
+    out = _run(
+        "bench_load.py",
+        *("--datasets", "300", "--points", "2000", "--connections", "8", "--seconds", "3"),
+        *("--port", str(free_port())),
+    )
+    for name in ("items", "records", "package_search", "dcat", "portal"):
+        assert out[name]["requests"] > 0 and out[name]["errors"] == 0, name  # type: ignore[index]
+    assert out["harvest_exit"] == 0
