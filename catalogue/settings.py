@@ -122,6 +122,9 @@ class HarvestSettings(_Strict):
     backoff: float = Field(1.0, ge=0)
     """Seconds before the first retry, doubled for each further one (Retry-After wins)."""
     user_agent: str = "open-urban-catalogue/0.1 (+harvester)"
+    max_response_bytes: int = Field(256 * 1024 * 1024, ge=1024)
+    """A response body a harvester reads whole may be at most this large (files read as a
+    stream are not limited)."""
     file_roots: tuple[Path, ...] = ()
     """Folders local file sources may be read from; besides them, always the configuration's
     own folder and the system's temporary folder."""

@@ -11,6 +11,7 @@ from typing import IO
 import httpx
 
 from catalogue.errors import HarvestError
+from catalogue.harvest.http import STREAMED
 
 CHUNK = 1 << 16
 
@@ -41,7 +42,7 @@ class _ResponseStream(io.RawIOBase):
 def open_source(url: str, client: httpx.Client) -> Iterator[IO[bytes]]:
     """Open ``url`` (an http(s) URL or a local path) for streamed binary reading."""
     if url.startswith(("http://", "https://")):
-        with client.stream("GET", url) as response:
+        with client.stream("GET", url, extensions={STREAMED: True}) as response:
             if response.status_code >= 400:
                 raise HarvestError(f"HTTP {response.status_code} from {url}")
             yield io.BufferedReader(_ResponseStream(response.iter_bytes(CHUNK)), CHUNK)

@@ -342,3 +342,40 @@ def test_more_folders_can_be_allowed(tmp_path: Path, index: SQLiteIndex) -> None
     (source,) = run_harvest(settings, index).sources
     # the guard lets it through; the file is simply not GeoJSON
     assert source.status == "failed" and "outside the folders" not in (source.error or "")
+
+
+def test_oversized_responses_fail_their_source_and_files_still_stream(
+    tmp_path: Path, index: SQLiteIndex
+) -> None:
+    big = json.dumps(collection(200)).encode()  # ~30 KB
+    (tmp_path / "big.geojson").write_bytes(big)
+
+    def undeclared(handler: Any) -> None:  # no Content-Length: the body ends with the connection
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.end_headers()
+        handler.wfile.write(big)
+        handler.close_connection = True
+
+    with Upstream(tmp_path) as upstream:
+        upstream.routes["/declared/api/3/action/package_search"] = status(200, big)
+        upstream.routes["/undeclared/api/3/action/package_search"] = undeclared
+        settings = settings_from_dict(
+            {
+                "index": {"backend": "sqlite", "path": "index.sqlite"},
+                "harvest": {"backoff": 0.01, "max_response_bytes": 4096},
+                "sources": [
+                    {"name": "declared", "type": "ckan", "url": upstream.url("declared")},
+                    {"name": "undeclared", "type": "ckan", "url": upstream.url("undeclared")},
+                    # a whole file read as a stream is not limited
+                    {"name": "file", "type": "geojson", "url": upstream.url("big.geojson")},
+                ],
+            },
+            tmp_path / "catalogue.yml",
+            {},
+        )
+        declared, undeclared_report, streamed = run_harvest(settings, index).sources
+    for report in (declared, undeclared_report):
+        assert report.status == "failed", report
+        assert "larger than 4,096 bytes (harvest.max_response_bytes)" in (report.error or "")
+    assert streamed.status == "ok" and streamed.items == 200

@@ -6,14 +6,51 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import httpx
 
+from catalogue.errors import CatalogueError
+
 log = logging.getLogger("catalogue.harvest")
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+STREAMED = "catalogue_streamed"
+"""Request extension marking a body the harvester reads as a stream (a whole file): such bodies
+are not held in memory, so they are not limited in size."""
+
+
+class ResponseTooLarge(CatalogueError):
+    """A response body beyond ``harvest.max_response_bytes``."""
+
+    code = "ResponseTooLarge"
+
+
+class _LimitedStream(httpx.SyncByteStream):
+    def __init__(self, inner: httpx.SyncByteStream, limit: int, url: str) -> None:
+        self.inner = inner
+        self.limit = limit
+        self.url = url
+
+    def __iter__(self) -> Iterator[bytes]:
+        seen = 0
+        for chunk in self.inner:
+            seen += len(chunk)
+            if seen > self.limit:
+                raise ResponseTooLarge(_too_large(self.url, self.limit))
+            yield chunk
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _too_large(url: str, limit: int) -> str:
+    return (
+        f"the response from {url} is larger than {limit:,} bytes "
+        "(harvest.max_response_bytes); it was not read"
+    )
 
 
 class RetryTransport(httpx.BaseTransport):
@@ -27,8 +64,10 @@ class RetryTransport(httpx.BaseTransport):
         backoff: float = 1.0,
         max_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        max_response_bytes: int | None = None,
     ) -> None:
         self.inner = inner
+        self.max_response_bytes = max_response_bytes
         self.retries = retries
         self.backoff = backoff
         self.max_wait = max_wait
@@ -53,7 +92,7 @@ class RetryTransport(httpx.BaseTransport):
                 )
             else:
                 if response.status_code not in RETRY_STATUS or attempt >= self.retries:
-                    return response
+                    return self._limited(request, response)
                 asked = retry_after(response.headers.get("Retry-After"))
                 wait = self._backoff(attempt) if asked is None else min(asked, self.max_wait)
                 response.close()
@@ -67,6 +106,19 @@ class RetryTransport(httpx.BaseTransport):
                 )
             self.sleep(wait)
             attempt += 1
+
+    def _limited(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        limit = self.max_response_bytes
+        if limit is None or request.extensions.get(STREAMED):
+            return response
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            response.close()
+            raise ResponseTooLarge(_too_large(str(request.url), limit))
+        stream = response.stream
+        assert isinstance(stream, httpx.SyncByteStream)
+        response.stream = _LimitedStream(stream, limit, str(request.url))
+        return response
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.backoff * (2**attempt), self.max_wait))
@@ -92,11 +144,22 @@ def retry_after(value: str | None) -> float | None:
 
 
 def harvest_client(
-    *, timeout: float, retries: int, backoff: float, user_agent: str
+    *,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    user_agent: str,
+    max_response_bytes: int | None = None,
 ) -> httpx.Client:
     """The client a harvest run shares between its sources."""
+    transport = RetryTransport(
+        httpx.HTTPTransport(),
+        retries=retries,
+        backoff=backoff,
+        max_response_bytes=max_response_bytes,
+    )
     return httpx.Client(
-        transport=RetryTransport(httpx.HTTPTransport(), retries=retries, backoff=backoff),
+        transport=transport,
         timeout=timeout,
         follow_redirects=True,
         headers={"User-Agent": user_agent},

@@ -45,7 +45,11 @@ def new_run_id() -> str:
 def make_client(settings: Settings) -> httpx.Client:
     h = settings.harvest
     return harvest_client(
-        timeout=h.timeout, retries=h.retries, backoff=h.backoff, user_agent=h.user_agent
+        timeout=h.timeout,
+        retries=h.retries,
+        backoff=h.backoff,
+        user_agent=h.user_agent,
+        max_response_bytes=h.max_response_bytes,
     )
 
 
