@@ -38,6 +38,7 @@ from harvesters.items import (
     transformer,
     typed_value,
 )
+from harvesters.jsonstream import TooDeep, members
 
 EU_THEMES = "http://publications.europa.eu/resource/authority/data-theme/"
 # CKAN group names that are EU data-theme codes (as GovData and Open.NRW name their groups)
@@ -197,8 +198,11 @@ class CKANHarvester(SourceHarvester):
             to_wgs84 = transformer(self.options.crs)
             try:
                 with open_source(url, self.client) as stream:
-                    features = ijson.items(stream, "features.item", use_float=True)
+                    features = members(stream, "features.item")
                     for position, feature in enumerate(features, start=1):
+                        if isinstance(feature, TooDeep):
+                            yield Problem(f"{url} feature {position}", feature.reason)
+                            continue
                         yield feature_item(
                             dataset_id, position, feature, self.options, to_wgs84, id_prefix=prefix
                         )

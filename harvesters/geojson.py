@@ -13,6 +13,7 @@ from catalogue.model import Dataset, Item, Problem
 from harvesters.files import open_source
 from harvesters.filesource import FileHarvester
 from harvesters.items import ItemOptions, feature_item, transformer
+from harvesters.jsonstream import TooDeep, members
 
 SEQUENCE_SUFFIXES = (".ndjson", ".geojsonl", ".geojsonseq", ".jsonl", ".geojsons")
 
@@ -51,7 +52,8 @@ class GeoJSONHarvester(FileHarvester):
                     yield line_no, _Broken(f"invalid JSON: {exc}")
             return
         try:
-            yield from enumerate(ijson.items(stream, "features.item", use_float=True), start=1)
+            for position, feature in enumerate(members(stream, "features.item"), start=1):
+                yield position, _Broken(feature.reason) if isinstance(feature, TooDeep) else feature
         except ijson.JSONError as exc:
             from catalogue.errors import HarvestError
 
@@ -78,7 +80,7 @@ class GeoJSONHarvester(FileHarvester):
 
 
 class _Broken:
-    """A line of a feature sequence that was not JSON."""
+    """A feature that could not be read (a line that was not JSON, nesting too deep)."""
 
     __slots__ = ("reason",)
 

@@ -379,3 +379,30 @@ def test_oversized_responses_fail_their_source_and_files_still_stream(
         assert report.status == "failed", report
         assert "larger than 4,096 bytes (harvest.max_response_bytes)" in (report.error or "")
     assert streamed.status == "ok" and streamed.items == 200
+
+
+def test_deeply_nested_features_are_refused_and_the_rest_is_read(
+    tmp_path: Path, index: SQLiteIndex
+) -> None:
+    depth = 20_000
+    good = collection(2)["features"]
+    deep = '{"type": "Feature", "id": "deep", "properties": {"a": ' + "[" * depth + "]" * depth
+    deep += '}, "geometry": {"type": "Point", "coordinates": [6.7, 51.2]}}'
+    text = (
+        '{"type": "FeatureCollection", "nested": '
+        + "[" * depth
+        + "]" * depth
+        + ', "features": ['
+        + json.dumps(good[0])
+        + ", "
+        + deep
+        + ", "
+        + json.dumps(good[1])
+        + "]}"
+    )
+    (tmp_path / "deep.geojson").write_text(text)
+    settings = settings_for(tmp_path, {"name": "deep", "type": "geojson", "url": "deep.geojson"})
+    (report,) = run_harvest(settings, index).sources
+    assert report.status == "ok" and report.items == 2 and report.failed == 1
+    assert report.problems[0].where == "feature 2"
+    assert "nested deeper than 64 levels" in report.problems[0].reason

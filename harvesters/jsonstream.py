@@ -1,0 +1,85 @@
+"""The members of a large JSON array, read one at a time, with a limit on nesting.
+
+``ijson.items`` builds each member whole, however deeply it nests: a few hundred kilobytes of
+``[[[[…]]]]`` made a harvest take all the machine's memory. Here the parser's events are built
+into members by ijson's own ``ObjectBuilder`` while the depth is counted; a member nested
+deeper than ``max_depth`` is skipped (its events are consumed without building anything) and
+handed out as :class:`TooDeep`, for the harvester to report as a broken record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO, Any
+
+import ijson
+from ijson.common import ObjectBuilder
+
+MAX_DEPTH = 64
+"""Nesting deeper than this inside one member is refused (GeoJSON needs 4 for polygons)."""
+
+_OPEN = frozenset({"start_map", "start_array"})
+_CLOSE = frozenset({"end_map", "end_array"})
+
+
+class TooDeep:
+    """A member that nested deeper than the limit; nothing of it was kept."""
+
+    def __init__(self, limit: int) -> None:
+        self.reason = f"nested deeper than {limit} levels; not read"
+
+
+def members(stream: IO[bytes], prefix: str, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
+    """The members of the array at ``prefix`` (ijson's prefix syntax, e.g. ``features.item``),
+    numbers as floats; a member nested deeper than ``max_depth`` as a :class:`TooDeep`.
+
+    Reads ijson's basic events (``ijson.parse`` builds a prefix string for every event, which
+    grows with the depth: quadratic on deeply nested input) and keeps the path as a list."""
+    parts: list[str | None] = list(prefix.split("."))
+    names: list[str | None] = []  # per open container: its current key, or "item" in arrays
+    events = iter(ijson.basic_parse(stream, use_float=True))
+    for event, value in events:
+        if event == "map_key":
+            names[-1] = value
+        elif event in _CLOSE:
+            names.pop()
+        elif names == parts:  # a member begins
+            if event in _OPEN:
+                yield _member(events, event, value, max_depth)
+            else:
+                yield value
+        elif event == "start_map":
+            names.append(None)
+        elif event == "start_array":
+            names.append("item")
+
+
+def _member(events: Iterator[tuple[str, Any]], event: str, value: Any, max_depth: int) -> Any:
+    """Build the member whose first event is given, reading its events to its end."""
+    builder = ObjectBuilder()
+    add = builder.event
+    add(event, value)
+    depth = 1
+    for event, value in events:
+        if event == "start_map" or event == "start_array":
+            depth += 1
+            if depth > max_depth:
+                _skip(events, depth)
+                return TooDeep(max_depth)
+        elif event == "end_map" or event == "end_array":
+            depth -= 1
+        add(event, value)
+        if depth == 0:
+            break
+    return builder.value
+
+
+def _skip(events: Iterator[tuple[str, Any]], depth: int) -> None:
+    """Read (and drop) events until the member that reached ``depth`` has ended."""
+    for event, _ in events:
+        if event == "start_map" or event == "start_array":
+            depth += 1
+        elif event == "end_map" or event == "end_array":
+            depth -= 1
+            if depth == 0:
+                return
