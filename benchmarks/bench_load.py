@@ -60,6 +60,7 @@ async def load(
 ) -> dict[str, object]:
     samples: dict[str, list[float]] = {name: [] for name in routes}
     errors: dict[str, list[str]] = {name: [] for name in routes}
+    reconnects: dict[str, int] = {name: 0 for name in routes}
     order = [(name, path) for name, group in routes.items() for path in group]
     random.Random(3).shuffle(order)
     deadline = time.perf_counter() + seconds
@@ -73,7 +74,13 @@ async def load(
                 i += connections
                 started = time.perf_counter()
                 try:
-                    response = await client.get(path)
+                    try:
+                        response = await client.get(path)
+                    except httpx.RemoteProtocolError:
+                        # the server closed an idle kept-alive connection as it was reused: a
+                        # GET is sent again on a new one, as HTTP clients do (RFC 9112 9.3.1)
+                        reconnects[name] += 1
+                        response = await client.get(path)
                     if response.status_code >= 400:
                         errors[name].append(f"{response.status_code} {path}")
                 except httpx.HTTPError as exc:
@@ -92,6 +99,7 @@ async def load(
             "requests": len(values),
             "errors": len(errors[name]),
             "error_examples": errors[name][:3],
+            "reconnects": reconnects[name],
             "p50_ms": round(values[len(values) // 2] * 1000, 1) if values else None,
             "p99_ms": round(values[int(len(values) * 0.99) - 1] * 1000, 1) if values else None,
         }
@@ -108,6 +116,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--port", type=int, default=5079)
+    parser.add_argument(
+        "--no-writer", action="store_true", help="no harvest during the load (for comparison)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ouc-load-"))
     try:
@@ -144,7 +155,9 @@ def main() -> None:
                     time.sleep(0.2)
             # a harvest writing into the same index while the clients read
             writer = subprocess.Popen(
-                [CATALOGUE, "harvest", "--config", str(work / "writer.yml"), "--quiet"],
+                [CATALOGUE, "harvest", "--config", str(work / "writer.yml"), "--quiet"]
+                if not args.no_writer
+                else ["true"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

@@ -67,6 +67,8 @@ def run_server(
         "port": settings.server.port,
         "access_log": access_log,
         "log_level": "warning",
+        # clients reuse idle connections; a short keep-alive makes them race the server's close
+        "timeout_keep_alive": 30,
     }
     if count == 1:
         uvicorn.run(app, **options)
