@@ -185,6 +185,38 @@ def test_etag_and_last_modified_let_a_harvester_ask_cheaply(http: httpx.Client) 
     assert other != http.get("/dcat/catalog.ttl").headers["etag"]
 
 
+def test_a_deleted_dataset_moves_the_catalogues_last_modified(tmp_path: Path) -> None:
+    """A portal asking "changed since?" must hear about deletions too."""
+    import time
+
+    settings = settings_from_dict({"index": {"path": "i.sqlite"}}, tmp_path / "c.yml", {})
+    index = SQLiteIndex(tmp_path / "i.sqlite")
+    index.upsert(
+        [
+            Dataset(
+                id=f"x.{n}", title=f"Datensatz {n}", provenance=Provenance("x", "dcat", None, n)
+            )
+            for n in ("a", "b")
+        ],
+        run_id="r1",
+    )
+    with LiveServer(settings.with_port(free_port()), index) as server:
+        url = f"{server.url}/dcat/catalog.ttl"
+        before = httpx.get(url).headers["last-modified"]
+        time.sleep(1.1)  # HTTP dates have whole seconds
+        index.delete_datasets(["x.b"])
+        after = httpx.get(url)
+        assert after.headers["last-modified"] != before
+        assert httpx.get(url, headers={"If-Modified-Since": before}).status_code == 200
+        assert (
+            httpx.get(
+                url, headers={"If-Modified-Since": after.headers["last-modified"]}
+            ).status_code
+            == 304
+        )
+    index.close()
+
+
 @pytest.mark.parametrize(
     ("path", "headers", "status"),
     [

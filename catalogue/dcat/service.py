@@ -18,7 +18,7 @@ from catalogue.dcat.graph import DCATBuilder, vocab_dir
 from catalogue.dcat.namespaces import HYDRA, RDF, XSD, bind_prefixes
 from catalogue.dcat.serialize import RDFFormat, Serializer, load_context
 from catalogue.errors import NotFoundError, QueryError
-from catalogue.index import Index
+from catalogue.index import ChangeTime, Index
 from catalogue.model import Dataset
 from catalogue.query import SearchQuery, SortKey, parse_datetime
 from catalogue.settings import Settings
@@ -115,12 +115,16 @@ class DCATService:
         return '"' + hashlib.blake2b(raw.encode(), digest_size=10).hexdigest() + '"'
 
     def catalogue_last_modified(self) -> str | None:
-        """When a dataset was last written to the index (HTTP date), cached per generation."""
+        """When the index's datasets last changed (HTTP date), cached per generation: from the
+        backend when it records it (deletions count too), else the newest harvest time."""
         generation = self.index.generation()
         if self._last_modified is None or self._last_modified[0] != generation:
-            newest = max(
-                (d.provenance.harvested_at for d in self.index.iter_datasets()), default=None
-            )
+            if isinstance(self.index, ChangeTime) and (changed := self.index.changed_at()):
+                newest: str | None = changed
+            else:
+                newest = max(
+                    (d.provenance.harvested_at for d in self.index.iter_datasets()), default=None
+                )
             self._last_modified = (generation, _http_date(newest))
         return self._last_modified[1]
 

@@ -6,12 +6,26 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from catalogue.errors import ConfigError
-from catalogue.index.protocol import CollectionInfo, FeatureSearch, Index, UpsertStats
+from catalogue.index.protocol import (
+    ChangeTime,
+    CollectionInfo,
+    FeatureSearch,
+    Index,
+    UpsertStats,
+)
 
 if TYPE_CHECKING:
     from catalogue.settings import IndexSettings
 
-__all__ = ["CollectionInfo", "FeatureSearch", "Index", "UpsertStats", "backend_names", "open_index"]
+__all__ = [
+    "ChangeTime",
+    "CollectionInfo",
+    "FeatureSearch",
+    "Index",
+    "UpsertStats",
+    "backend_names",
+    "open_index",
+]
 
 GROUP = "catalogue.index_backends"
 

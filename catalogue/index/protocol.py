@@ -111,3 +111,13 @@ class FeatureSearch(Protocol):
         """Like :meth:`Index.search_items`, each item as the bytes of a GeoJSON Feature with
         ``type``, ``id``, ``geometry`` and ``properties``."""
         ...
+
+
+@runtime_checkable
+class ChangeTime(Protocol):
+    """Optional: a backend that records when its datasets last changed (added, updated,
+    deleted or refreshed), so publishers need not read every dataset to say so."""
+
+    def changed_at(self) -> str | None:
+        """ISO 8601 in UTC; None when nothing was ever written."""
+        ...

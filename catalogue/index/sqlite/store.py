@@ -33,7 +33,7 @@ from catalogue.index.sqlite.rows import (
     unpack,
 )
 from catalogue.index.sqlite.search import DATASET_FIELDS, DatasetSearch, ItemSearch
-from catalogue.model import Dataset, Item
+from catalogue.model import Dataset, Item, utc_now
 from catalogue.query import Field, SearchQuery, SearchResult
 
 if TYPE_CHECKING:
@@ -129,6 +129,11 @@ class SQLiteIndex:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    def changed_at(self) -> str | None:
+        """When datasets last changed (ISO 8601, UTC); None for an index never written."""
+        row = self._conn().execute("SELECT value FROM meta WHERE key = 'changed_at'").fetchone()
+        return str(row[0]) if row else None
 
     def generation(self) -> int:
         """Changes when datasets change: added, updated, deleted, or refreshed after their items
@@ -538,6 +543,7 @@ def dataset_terms(dataset: Dataset) -> set[tuple[str, str]]:
 
 def _bump_generation(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('changed_at', ?)", (utc_now(),))
 
 
 def _rtree_complete(conn: sqlite3.Connection, ds: int) -> bool:
