@@ -56,3 +56,25 @@ class CQLValues(Evaluator):  # type: ignore[misc]
         if isinstance(node, (str, int, float, bool, date, datetime, list)) or node is None:
             return node
         raise QueryError(f"unsupported filter element: {type(node).__name__}")
+
+
+# The temporal operators as conditions on an interval's start and end: operator: (joiner,
+# [(attribute side, comparison, bound of the other interval)]); used by every backend.
+TEMPORAL: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
+    "AFTER": ("AND", [("start", ">", "b1")]),
+    "BEFORE": ("AND", [("end", "<", "b0")]),
+    "DURING": ("AND", [("start", ">", "b0"), ("end", "<", "b1")]),
+    "TEQUALS": ("AND", [("start", "=", "b0"), ("end", "=", "b1")]),
+    "BEGINS": ("AND", [("start", "=", "b0"), ("end", "<", "b1")]),
+    "BEGUNBY": ("AND", [("start", "=", "b0"), ("end", ">", "b1")]),
+    "ENDS": ("AND", [("start", ">", "b0"), ("end", "=", "b1")]),
+    "ENDEDBY": ("AND", [("start", "<", "b0"), ("end", "=", "b1")]),
+    "TCONTAINS": ("AND", [("start", "<", "b0"), ("end", ">", "b1")]),
+    "MEETS": ("AND", [("end", "=", "b0")]),
+    "METBY": ("AND", [("start", "=", "b1")]),
+    "TOVERLAPS": ("AND", [("start", "<", "b0"), ("end", ">", "b0"), ("end", "<", "b1")]),
+    "OVERLAPPEDBY": ("AND", [("start", ">", "b0"), ("start", "<", "b1"), ("end", ">", "b1")]),
+    "DISJOINT": ("OR", [("end", "<", "b0"), ("start", ">", "b1")]),
+    "BEFORE_OR_DURING": ("AND", [("end", "<=", "b1")]),
+    "DURING_OR_AFTER": ("AND", [("start", ">=", "b0")]),
+}

@@ -17,7 +17,7 @@ from pygeofilter import ast, values
 from pygeofilter.backends.evaluator import handle
 
 from catalogue.errors import QueryError
-from catalogue.index.cql_values import CQLValues
+from catalogue.index.cql_values import TEMPORAL, CQLValues
 from catalogue.index.sqlite.rows import OPEN_END, OPEN_START, epoch
 
 Dsl = dict[str, Any]
@@ -270,27 +270,6 @@ class CQLToDSL(CQLValues):
         if not isinstance(value, (str, int, float, bool, date, datetime)):
             raise QueryError(f"unsupported value in filter: {value!r}")
         return target.path(value if not isinstance(value, (date, datetime)) else ""), literal(value)
-
-
-# operator: (joiner, [(attribute side, comparison, bound of the other interval)])
-TEMPORAL: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
-    "AFTER": ("AND", [("start", ">", "b1")]),
-    "BEFORE": ("AND", [("end", "<", "b0")]),
-    "DURING": ("AND", [("start", ">", "b0"), ("end", "<", "b1")]),
-    "TEQUALS": ("AND", [("start", "=", "b0"), ("end", "=", "b1")]),
-    "BEGINS": ("AND", [("start", "=", "b0"), ("end", "<", "b1")]),
-    "BEGUNBY": ("AND", [("start", "=", "b0"), ("end", ">", "b1")]),
-    "ENDS": ("AND", [("start", ">", "b0"), ("end", "=", "b1")]),
-    "ENDEDBY": ("AND", [("start", "<", "b0"), ("end", "=", "b1")]),
-    "TCONTAINS": ("AND", [("start", "<", "b0"), ("end", ">", "b1")]),
-    "MEETS": ("AND", [("end", "=", "b0")]),
-    "METBY": ("AND", [("start", "=", "b1")]),
-    "TOVERLAPS": ("AND", [("start", "<", "b0"), ("end", ">", "b0"), ("end", "<", "b1")]),
-    "OVERLAPPEDBY": ("AND", [("start", ">", "b0"), ("start", "<", "b1"), ("end", ">", "b1")]),
-    "DISJOINT": ("OR", [("end", "<", "b0"), ("start", ">", "b1")]),
-    "BEFORE_OR_DURING": ("AND", [("end", "<=", "b1")]),
-    "DURING_OR_AFTER": ("AND", [("start", ">=", "b0")]),
-}
 
 
 def like_to_wildcard(pattern: str, wildcard: str, single: str, escape: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -85,7 +86,7 @@ def text_query(text: str, *, ranked: bool = True) -> Dsl | None:
     }
 
 
-class EngineSearch(Generic[T]):
+class EngineSearch(ABC, Generic[T]):
     """Shared shape of a search: conditions, order, paging, count, facets."""
 
     index: str
@@ -99,11 +100,13 @@ class EngineSearch(Generic[T]):
         self.filters: list[Dsl] = []
         self.scoring: Dsl | None = None
 
+    @abstractmethod
     def resolve(self, name: str) -> Target:
-        raise NotImplementedError
+        """What a queryable name stands for in this search's documents."""
 
+    @abstractmethod
     def bbox_filter(self, bbox: tuple[float, float, float, float]) -> Dsl:
-        raise NotImplementedError
+        """The filter for records intersecting the box."""
 
     def coerce(self, name: str, target: Target, value: str) -> Any:
         return value

@@ -18,7 +18,7 @@ from shapely.geometry import box as make_box
 from shapely.geometry import shape
 
 from catalogue.errors import QueryError
-from catalogue.index.cql_values import CQLValues
+from catalogue.index.cql_values import TEMPORAL, CQLValues
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +170,9 @@ class CQLToSQL(CQLValues):
             sides = {"start": lhs.expr, "end": lhs.expr}
             b0, b1 = _iso_bounds(rhs)  # type: ignore[assignment]
         op = node.op.name
-        if op not in _TEMPORAL:
+        if op not in TEMPORAL:
             raise QueryError(f"temporal operator {op} is not supported")
-        joiner, terms = _TEMPORAL[op]
+        joiner, terms = TEMPORAL[op]
         parts, params = [], []
         for side, compare, bound in terms:
             parts.append(f"{sides[side]} {compare} ?")
@@ -197,27 +197,6 @@ class CQLToSQL(CQLValues):
         if isinstance(value, (str, int, float)):
             return _Sql("?", [value])
         raise QueryError(f"unsupported value in filter: {value!r}")
-
-
-# operator: (joiner, [(attribute side, comparison, bound of the other interval)])
-_TEMPORAL: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
-    "AFTER": ("AND", [("start", ">", "b1")]),
-    "BEFORE": ("AND", [("end", "<", "b0")]),
-    "DURING": ("AND", [("start", ">", "b0"), ("end", "<", "b1")]),
-    "TEQUALS": ("AND", [("start", "=", "b0"), ("end", "=", "b1")]),
-    "BEGINS": ("AND", [("start", "=", "b0"), ("end", "<", "b1")]),
-    "BEGUNBY": ("AND", [("start", "=", "b0"), ("end", ">", "b1")]),
-    "ENDS": ("AND", [("start", ">", "b0"), ("end", "=", "b1")]),
-    "ENDEDBY": ("AND", [("start", "<", "b0"), ("end", "=", "b1")]),
-    "TCONTAINS": ("AND", [("start", "<", "b0"), ("end", ">", "b1")]),
-    "MEETS": ("AND", [("end", "=", "b0")]),
-    "METBY": ("AND", [("start", "=", "b1")]),
-    "TOVERLAPS": ("AND", [("start", "<", "b0"), ("end", ">", "b0"), ("end", "<", "b1")]),
-    "OVERLAPPEDBY": ("AND", [("start", ">", "b0"), ("start", "<", "b1"), ("end", ">", "b1")]),
-    "DISJOINT": ("OR", [("end", "<", "b0"), ("start", ">", "b1")]),
-    "BEFORE_OR_DURING": ("AND", [("end", "<=", "b1")]),
-    "DURING_OR_AFTER": ("AND", [("start", ">=", "b0")]),
-}
 
 
 def _like_to_glob(pattern: str, wildcard: str, single: str, escape: str) -> str:
