@@ -203,3 +203,20 @@ def parse_cql2_json(data: str | bytes | dict[str, Any]) -> Node:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+def typed_value(name: str, kind: str | None, value: str) -> Any:
+    """A property filter's text as the queryable's JSON type (``?n=3`` on an integer field is
+    the number 3), or a :class:`QueryError` saying what was expected."""
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            return float(value)
+    except ValueError:
+        raise QueryError(f"{name} expects a number, got {value!r}") from None
+    if kind == "boolean":
+        if value.lower() not in ("true", "false", "1", "0"):
+            raise QueryError(f"{name} expects true or false, got {value!r}")
+        return value.lower() in ("true", "1")
+    return value

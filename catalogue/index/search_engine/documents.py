@@ -14,7 +14,15 @@ from typing import Any
 import orjson
 
 from catalogue.geometry import GeometryError, geometry_bounds
-from catalogue.index.sqlite.rows import OPEN_END, OPEN_START, epoch, iso, item_text, item_time
+from catalogue.index.sqlite.rows import (
+    OPEN_END,
+    OPEN_START,
+    epoch,
+    iso,
+    item_digest,
+    item_text,
+    item_time,
+)
 from catalogue.model import Dataset, Item
 from catalogue.query import Field
 
@@ -109,10 +117,7 @@ class PreparedItem:
         except (GeometryError, ValueError, TypeError, orjson.JSONEncodeError) as exc:
             self.error = str(exc)
             return
-        hasher = hashlib.blake2b(geometry, digest_size=12)
-        hasher.update(properties)
-        hasher.update(f"{item.time_start}/{item.time_end}".encode())
-        self.digest = hasher.hexdigest()
+        self.digest = item_digest(item, geometry, properties)
         doc: dict[str, Any] = {
             "key": self.key,
             "id": item.id,

@@ -18,7 +18,7 @@ from catalogue.index.search_engine.client import EngineClient
 from catalogue.index.search_engine.cql import CQLToDSL, Dsl, Target
 from catalogue.index.search_engine.documents import LIST_FIELDS, field_name
 from catalogue.index.sqlite.rows import OPEN_END, OPEN_START
-from catalogue.query import FacetValue, SearchQuery, SearchResult
+from catalogue.query import FacetValue, SearchQuery, SearchResult, typed_value
 
 T = TypeVar("T")
 
@@ -291,19 +291,7 @@ class ItemSearch(EngineSearch[T]):
         )
 
     def coerce(self, name: str, target: Target, value: str) -> Any:
-        kind = self.fields.get(name)
-        try:
-            if kind == "integer":
-                return int(value)
-            if kind == "number":
-                return float(value)
-        except ValueError:
-            raise QueryError(f"{name} expects a number, got {value!r}") from None
-        if kind == "boolean":
-            if value.lower() not in ("true", "false", "1", "0"):
-                raise QueryError(f"{name} expects true or false, got {value!r}")
-            return value.lower() in ("true", "1")
-        return value
+        return typed_value(name, self.fields.get(name), value)
 
     def bbox_filter(self, bbox: tuple[float, float, float, float]) -> Dsl:
         minx, miny, maxx, maxy = bbox

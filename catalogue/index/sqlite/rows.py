@@ -39,6 +39,15 @@ def item_time(item: Item) -> tuple[float | None, float | None]:
     return start, OPEN_END if end_text == ".." else epoch(end_text)
 
 
+def item_digest(item: Item, geometry: bytes, properties: bytes) -> str:
+    """An item's content hash from its encoded geometry and properties and its time; every
+    backend stores the same one, so indexes can be compared by hash."""
+    hasher = hashlib.blake2b(geometry, digest_size=12)
+    hasher.update(properties)
+    hasher.update(f"{item.time_start}/{item.time_end}".encode())
+    return hasher.hexdigest()
+
+
 class PreparedItem:
     """An item with its row values computed, or the reason it cannot be stored."""
 
@@ -62,10 +71,7 @@ class PreparedItem:
         except (GeometryError, ValueError, TypeError, orjson.JSONEncodeError) as exc:
             self.error = str(exc)
             return
-        hasher = hashlib.blake2b(geometry, digest_size=12)
-        hasher.update(properties)
-        hasher.update(f"{item.time_start}/{item.time_end}".encode())
-        self.digest = hasher.hexdigest()
+        self.digest = item_digest(item, geometry, properties)
         self.values = (
             start,
             end,

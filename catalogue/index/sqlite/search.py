@@ -16,7 +16,14 @@ from catalogue.errors import QueryError
 from catalogue.index.sqlite.cql import Column, CQLToSQL
 from catalogue.index.sqlite.facets import FacetColumn, FacetColumns
 from catalogue.index.sqlite.rows import OPEN_END, OPEN_START
-from catalogue.query import FacetValue, Field, SearchQuery, SearchResult, TimeInterval
+from catalogue.query import (
+    FacetValue,
+    Field,
+    SearchQuery,
+    SearchResult,
+    TimeInterval,
+    typed_value,
+)
 
 T = TypeVar("T")
 
@@ -403,19 +410,7 @@ class ItemSearch(_Search[T]):
         return Column("json_extract(i.properties, ?)", (json_path(name),), kind)
 
     def coerce(self, name: str, value: str) -> Any:
-        kind = self.fields.get(name)
-        try:
-            if kind == "integer":
-                return int(value)
-            if kind == "number":
-                return float(value)
-        except ValueError:
-            raise QueryError(f"{name} expects a number, got {value!r}") from None
-        if kind == "boolean":
-            if value.lower() not in ("true", "false", "1", "0"):
-                raise QueryError(f"{name} expects true or false, got {value!r}")
-            return 1 if value.lower() in ("true", "1") else 0
-        return value
+        return typed_value(name, self.fields.get(name), value)  # a bool binds as 1 or 0
 
     def add_text(self, text: str) -> None:
         expr = fts_expression(text)
