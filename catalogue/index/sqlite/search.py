@@ -13,6 +13,7 @@ import numpy as np
 import orjson
 
 from catalogue.errors import QueryError
+from catalogue.index.sqlite.bounds import Bounds
 from catalogue.index.sqlite.cql import Column, CQLToSQL
 from catalogue.index.sqlite.facets import FacetColumn, FacetColumns
 from catalogue.index.sqlite.rows import OPEN_END, OPEN_START
@@ -333,9 +334,11 @@ class ItemSearch(_Search[T]):
         extent: list[float] | None,
         facet_columns: FacetColumns | None = None,
         counts: dict[int, tuple[tuple[int, int], int]] | None = None,
+        bounds: Bounds | None = None,
     ) -> None:
         super().__init__(conn, query, facet_columns)
         self.counts = counts
+        self.bounds = bounds
         self.as_features = False
         self.fts_match: str | None = None
         self.ds = ds
@@ -393,7 +396,87 @@ class ItemSearch(_Search[T]):
 
     def run(self, convert: Callable[[Sequence[Any]], T]) -> SearchResult[T]:
         dataset_id = self.dataset_id
-        return super().run(lambda row: convert((row[0], dataset_id, *row[2:])))
+
+        def converted(row: Sequence[Any]) -> T:
+            return convert((row[0], dataset_id, *row[2:]))
+
+        if self.bounds is not None and self.in_arrays():
+            return self.run_in_arrays(self.bounds, converted)
+        return super().run(converted)
+
+    def in_arrays(self) -> bool:
+        """Whether the hits can be found in the collection's bounds arrays: a box (not across
+        the antimeridian), optionally with text, and nothing else."""
+        q = self.query
+        return (
+            q.bbox is not None
+            and q.bbox[0] <= q.bbox[2]
+            and q.filter is None
+            and q.time is None
+            and not q.properties
+        )
+
+    def run_in_arrays(
+        self, bounds: Bounds, convert: Callable[[Sequence[Any]], T]
+    ) -> SearchResult[T]:
+        q = self.query
+        assert q.bbox is not None
+        try:
+            hits, check = bounds.hits(q.bbox)
+            if len(check):  # bounds reach into the box: is the geometry in it?
+                rows = self.conn.execute(
+                    "SELECT rid FROM items WHERE rid IN (SELECT value FROM json_each(?)) "
+                    "AND ouc_spatial('INTERSECTS', geometry, ?)",
+                    (orjson.dumps(check.tolist()).decode(), box_wkb(*q.bbox)),
+                ).fetchall()
+                hits = np.union1d(hits, np.array([r[0] for r in rows], dtype=np.int64))
+            expr = fts_expression(q.text) if q.text else None
+            if expr is not None:
+                rows = self.conn.execute(
+                    "SELECT rowid FROM items_fts WHERE items_fts MATCH ?",
+                    (f"ds : {self.ds} AND text : ({expr})",),
+                ).fetchall()
+                text_hits = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                hits = np.intersect1d(hits, text_hits, assume_unique=True)
+            records: list[T] = []
+            if q.result_type == "results":
+                records = [convert(row) for row in self.rows_of(hits)]
+            facets = {name: self.facet(name, hits) for name in q.facets}
+        except sqlite3.OperationalError as exc:
+            if "fts5" in str(exc) or "malformed MATCH" in str(exc):
+                raise QueryError(f"cannot search for {q.text!r}") from None
+            raise
+        return SearchResult(records, len(hits), facets)
+
+    def rows_of(self, hits: np.ndarray) -> list[Any]:
+        """The rows of the requested page of ``hits`` (ascending row ids)."""
+        q = self.query
+        order, order_params = self.order_sql()
+        if order != "i.rid":  # sorted by something else: SQLite sorts the hits
+            base = "FROM items i WHERE i.rid IN (SELECT value FROM json_each(?))"
+            return self.page(base, [orjson.dumps(hits.tolist()).decode()])
+        return self.rows_by_rid(hits[q.offset : q.offset + q.limit].tolist())
+
+    def rows_by_rid(self, rids: list[int]) -> list[Any]:
+        """The result rows of ``rids``, in that order."""
+        rows = self.conn.execute(
+            f"SELECT i.rid, {self.select_sql()} FROM items i "
+            "WHERE i.rid IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(rids).decode(),),
+        ).fetchall()
+        by_rid = {row[0]: row[1:] for row in rows}
+        return [by_rid[rid] for rid in rids if rid in by_rid]
+
+    def page(self, base: str, params: list[Any]) -> list[Any]:
+        if self.fts_match is not None and len(self.where) == 2 and not self.query.sort:
+            # a text query alone in row order: the full-text index lists its row ids in order
+            rids = self.conn.execute(
+                "SELECT rowid FROM items_fts WHERE items_fts MATCH ? "
+                "ORDER BY rowid LIMIT ? OFFSET ?",
+                (self.fts_match, self.query.limit, self.query.offset),
+            ).fetchall()
+            return self.rows_by_rid([r[0] for r in rids])
+        return super().page(base, params)
 
     def column(self, name: str) -> Column:
         if name == "id":

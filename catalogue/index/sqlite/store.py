@@ -20,6 +20,7 @@ from catalogue.errors import (
 )
 from catalogue.index.protocol import CollectionInfo, UpsertStats
 from catalogue.index.sqlite import schema
+from catalogue.index.sqlite.bounds import BoundsCache, items_version_key
 from catalogue.index.sqlite.facets import FacetColumns
 from catalogue.index.sqlite.rows import (
     OPEN_END,
@@ -59,6 +60,7 @@ class SQLiteIndex:
         # by refresh_datasets (a tree grown from randomly ordered points is 100x slower to search)
         self._bulk_loading: set[int] = set()
         self._facet_columns = FacetColumns()
+        self._bounds = BoundsCache()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = schema.connect(self.path)
@@ -336,6 +338,12 @@ class SQLiteIndex:
                 f"INSERT INTO items_fts(rowid, text, ds) SELECT {unpack(3)} FROM json_each(?)",
                 (orjson.dumps(texts).decode(),),
             )
+            # the collections' items changed: searches holding their bounds read them anew
+            conn.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, 1) "
+                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                [(items_version_key(ds),) for ds in sorted({row[1] for row in inserts})],
+            )
 
     def delete_stale(self, source_name: str, run_id: str) -> int:
         with self._write() as conn:
@@ -474,20 +482,28 @@ class SQLiteIndex:
             return search.run(lambda row: row[0].encode())
 
     def _item_search(self, dataset_id: str, query: SearchQuery) -> ItemSearch[Any]:
-        row = (
-            self._conn()
-            .execute("SELECT rid, derived FROM datasets WHERE id = ?", (dataset_id,))
-            .fetchone()
-        )
+        conn = self._conn()
+        row = conn.execute(
+            "SELECT rid, derived, (SELECT value FROM meta WHERE key = 'generation') "
+            "FROM datasets WHERE id = ?",
+            (dataset_id,),
+        ).fetchone()
         if row is None:
             raise NotFoundError(f"no collection {dataset_id!r}")
         derived = orjson.loads(row[1])
+        bounds = None
+        if query.bbox is not None:
+            version = conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (items_version_key(row[0]),)
+            ).fetchone()
+            state = (int(row[2]), int(version[0]) if version else 0)
+            bounds = self._bounds.get(conn, row[0], state)
         fields = {name: kind for name, kind in derived.get("fields", [])}
         counts = getattr(self._local, "counts", None)
         if counts is None:
             counts = self._local.counts = {}
         return ItemSearch(
-            self._conn(),
+            conn,
             query,
             row[0],
             dataset_id,
@@ -495,6 +511,7 @@ class SQLiteIndex:
             derived.get("bbox"),
             self._facet_columns,
             counts,
+            bounds,
         )
 
     def collections(self) -> list[CollectionInfo]:

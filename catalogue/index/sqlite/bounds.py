@@ -1,0 +1,111 @@
+"""The bounds of a collection's items held in memory, for boxes that hit many of them.
+
+An R*Tree answers a small box over points in a millisecond, but a box that many items reach
+into (the city-wide areas of a catalogue, or a box over a large part of a collection) makes
+SQLite visit every candidate row to recheck its exact bounds and count it: tens of thousands of
+rows, about 2 µs each. Here a collection's row ids and double-precision bounds are read once
+into arrays, and a box becomes four vectorised comparisons over them.
+
+The arrays belong to one state of the collection's items: the index generation together with
+the collection's item version, which every write of its items moves. A collection that is
+being written to (its version moved within the last ``settle`` seconds) is not read into
+arrays: a harvest would make every search rebuild them; those searches use SQL meanwhile.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+# a collection is held when it has at most this many items (5 arrays of 8 bytes per item)
+MAX_ROWS = 400_000
+# collections held at once, least recently used dropped first
+MAX_COLLECTIONS = 8
+
+
+def items_version_key(ds: int) -> str:
+    """The ``meta`` key counting the writes of a collection's items."""
+    return f"items:{ds}"
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Row ids (ascending) and bounds of one collection's items with a geometry."""
+
+    rids: np.ndarray
+    minx: np.ndarray
+    miny: np.ndarray
+    maxx: np.ndarray
+    maxy: np.ndarray
+    envelope: np.ndarray  # the geometry is its bounding box: no exact test needed
+
+    @classmethod
+    def read(cls, conn: sqlite3.Connection, ds: int, max_rows: int) -> Bounds | None:
+        """The collection's bounds; None if it has more than ``max_rows`` items."""
+        rows = conn.execute(
+            "SELECT rid, minx, miny, maxx, maxy, envelope FROM items "
+            "WHERE ds = ? AND minx IS NOT NULL ORDER BY rid LIMIT ?",
+            (ds, max_rows + 1),
+        ).fetchall()
+        if len(rows) > max_rows:
+            return None
+        table = np.array(rows, dtype=np.float64).reshape(len(rows), 6)
+        return cls(
+            rids=table[:, 0].astype(np.int64),
+            minx=table[:, 1].copy(),
+            miny=table[:, 2].copy(),
+            maxx=table[:, 3].copy(),
+            maxy=table[:, 4].copy(),
+            envelope=table[:, 5] != 0,
+        )
+
+    def hits(self, bbox: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+        """For a box (not crossing the antimeridian): the row ids that certainly intersect it,
+        and those whose bounds reach into it but whose geometry needs an exact test."""
+        minx, miny, maxx, maxy = bbox
+        reach = (self.minx <= maxx) & (self.maxx >= minx)
+        reach &= (self.miny <= maxy) & (self.maxy >= miny)
+        inside = (self.minx >= minx) & (self.maxx <= maxx)
+        inside &= (self.miny >= miny) & (self.maxy <= maxy)
+        sure = reach & (self.envelope | inside)
+        return self.rids[sure], self.rids[reach & ~sure]
+
+
+class BoundsCache:
+    """The :class:`Bounds` of recently searched collections of one index file."""
+
+    def __init__(self, *, settle: float = 2.0, max_rows: int = MAX_ROWS) -> None:
+        self.settle = settle
+        self.max_rows = max_rows
+        self._held: OrderedDict[int, tuple[tuple[int, int], Bounds | None]] = OrderedDict()
+        self._seen: dict[int, tuple[tuple[int, int], float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, conn: sqlite3.Connection, ds: int, state: tuple[int, int]) -> Bounds | None:
+        """The bounds of collection ``ds`` in ``state`` (generation, item version), or None
+        when it is too large or still being written."""
+        now = time.monotonic()
+        with self._lock:
+            held = self._held.get(ds)
+            if held is not None and held[0] == state:
+                self._held.move_to_end(ds)
+                return held[1]
+            seen = self._seen.get(ds)
+            if seen is None or seen[0] != state:
+                self._seen[ds] = (state, now)
+                if seen is not None:  # it changed since last seen: wait until it settles
+                    return None
+            elif now - seen[1] < self.settle:
+                return None
+        bounds = Bounds.read(conn, ds, self.max_rows)
+        with self._lock:
+            self._held[ds] = (state, bounds)
+            self._held.move_to_end(ds)
+            while len(self._held) > MAX_COLLECTIONS:
+                self._held.popitem(last=False)
+        return bounds
