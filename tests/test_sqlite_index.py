@@ -6,6 +6,7 @@ import random
 import sqlite3
 from pathlib import Path
 
+import orjson
 import pytest
 import shapely
 import shapely.geometry
@@ -14,6 +15,7 @@ from catalogue.errors import NotFoundError, QueryError
 from catalogue.index import Index
 from catalogue.index.sqlite import SQLiteIndex
 from catalogue.index.sqlite.bounds import BoundsCache
+from catalogue.index.sqlite.dataset_search import DatasetSearch
 from catalogue.model import Dataset, Item, Provenance
 from catalogue.query import (
     SearchQuery,
@@ -567,3 +569,51 @@ def test_bounds_are_held_for_settled_collections_only(index: SQLiteIndex) -> Non
     assert settling.get(conn, ds, (1, 2)) is None
     assert settling.get(conn, ds, (1, 2)) is not None  # unchanged for `settle` seconds
     assert BoundsCache(max_rows=9).get(conn, ds, (1, 1)) is None  # too large to hold
+
+
+def test_ranked_text_hits_answer_as_sql_ranking_does_and_follow_writes(
+    index: SQLiteIndex,
+) -> None:
+    """Relevance-ordered dataset searches come from the ranked text hits kept per generation;
+    they answer exactly as ranking in SQL, with other conditions, pages and facets."""
+    rng = random.Random(11)
+    words = ["Umwelt", "Verkehr", "Lärm", "Bäume", "Radweg", "Parken"]
+    datasets = []
+    for i in range(300):
+        title = " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+        x, y = rng.uniform(6.6, 7.0), rng.uniform(51.1, 51.4)
+        datasets.append(
+            dataset(
+                f"s{i}",
+                f"s{i}",
+                title=title,
+                description=" ".join(rng.choice(words) for _ in range(rng.randint(0, 30))),
+                keywords=(rng.choice(words),),
+                themes=(rng.choice(["TRAN", "ENVI", "HEAL"]),),
+                spatial=(x, y, x + 0.05, y + 0.05),
+            )
+        )
+    assert not index.upsert(datasets, run_id="r1").failed
+    queries = [
+        SearchQuery(text=text, **extra)  # type: ignore[arg-type]
+        for text in ("umwelt", "verkehr larm", "Baume, Parken", "nothing")
+        for extra in (
+            {"limit": 10},
+            {"limit": 7, "offset": 5, "facets": ("themes", "keywords")},
+            {"properties": (("themes", "ENVI"),), "limit": 20, "facets": ("keywords",)},
+            {"bbox": (6.7, 51.2, 6.8, 51.3), "limit": 50},
+            {"filter": parse_cql2_text("title LIKE '%Radweg%'"), "limit": 50},
+        )
+    ]
+    conn = index._conn()
+    for query in queries:
+        kept = index.search_datasets(query)
+        in_sql = DatasetSearch(conn, query).run(lambda row: row[0])
+        assert kept.number_matched == in_sql.number_matched
+        assert [d.id for d in kept.records] == [orjson.loads(doc)["id"] for doc in in_sql.records]
+        assert kept.facets == in_sql.facets
+        assert index.search_datasets(query).records == kept.records  # again, from what is kept
+    # a write moves the generation: a new best match is found at once
+    best = dataset("best", "best", title="Umwelt Umwelt", description="Umwelt " * 20)
+    index.upsert([best], run_id="r2")
+    assert index.search_datasets(SearchQuery(text="umwelt", limit=1)).records[0].id == "best"

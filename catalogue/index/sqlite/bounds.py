@@ -86,9 +86,14 @@ class BoundsCache:
         self._seen: dict[int, tuple[tuple[int, int], float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, conn: sqlite3.Connection, ds: int, state: tuple[int, int]) -> Bounds | None:
+    def get(
+        self, conn: sqlite3.Connection, ds: int, state: tuple[int, int], size: int = 0
+    ) -> Bounds | None:
         """The bounds of collection ``ds`` in ``state`` (generation, item version), or None
-        when it is too large or still being written."""
+        when it is too large (``size``: its item count when last refreshed) or still being
+        written."""
+        if size > self.max_rows:
+            return None
         now = time.monotonic()
         with self._lock:
             held = self._held.get(ds)

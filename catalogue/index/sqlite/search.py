@@ -19,7 +19,6 @@ from catalogue.index.sqlite.facets import FacetColumn, FacetColumns
 from catalogue.index.sqlite.rows import OPEN_END, OPEN_START
 from catalogue.query import (
     FacetValue,
-    Field,
     SearchQuery,
     SearchResult,
     TimeInterval,
@@ -32,50 +31,6 @@ T = TypeVar("T")
 RTREE_MAX_SHARE = 0.3
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-DATASET_FIELDS: tuple[Field, ...] = (
-    Field("id"),
-    Field("title"),
-    Field("description"),
-    Field("kind"),
-    Field("publisher"),
-    Field("organization"),
-    Field("licence"),
-    Field("source"),
-    Field("issued"),
-    Field("modified"),
-    Field("keywords", "array"),
-    Field("themes", "array"),
-    Field("language", "array"),
-    Field("format", "array"),
-    Field("districts", "array"),
-)
-
-_DATASET_COLUMNS = {
-    "id": "d.id",
-    "title": "d.title",
-    "kind": "d.kind",
-    "type": "d.kind",
-    "publisher": "d.publisher",
-    "organization": "d.organization",
-    "licence": "d.licence",
-    "license": "d.licence",
-    "source": "d.source",
-    "issued": "d.issued",
-    "created": "d.issued",
-    "modified": "d.modified",
-    "updated": "d.modified",
-    "description": "json_extract(d.doc, '$.description')",
-}
-# array-valued dataset fields: SQL producing a JSON array from the stored document
-_DATASET_ARRAYS = {
-    "keywords": "json_extract(d.doc, '$.keywords')",
-    "themes": "json_extract(d.doc, '$.themes')",
-    "language": "json_extract(d.doc, '$.language')",
-    "format": "(SELECT json_group_array(json_extract(value, '$.format')) "
-    "FROM json_each(d.doc, '$.distributions'))",
-    "districts": "json_extract(d.doc, '$.extras.districts')",
-}
 
 
 def fts_expression(text: str) -> str | None:
@@ -103,7 +58,7 @@ def json_path(name: str) -> str:
     return f'$."{name}"'
 
 
-class _Search(ABC, Generic[T]):
+class Search(ABC, Generic[T]):
     """Shared shape of a search: WHERE conditions, order, paging, count, facets."""
 
     table: str
@@ -257,6 +212,11 @@ class _Search(ABC, Generic[T]):
                 [*params, *order_params, *paging],
             )
         ]
+        return self.rows_by_rid(rids)
+
+    def rows_by_rid(self, rids: list[int]) -> list[Any]:
+        """The result rows of ``rids``, in that order."""
+        a = self.alias
         rows = self.conn.execute(
             f"SELECT {a}.rid, {self.select_sql()} FROM {self.table} {a} "
             f"WHERE {a}.rid IN (SELECT value FROM json_each(?))",
@@ -320,7 +280,7 @@ class _Search(ABC, Generic[T]):
         return int(row[0])
 
 
-class ItemSearch(_Search[T]):
+class ItemSearch(Search[T]):
     table = "items"
     alias = "i"
 
@@ -457,16 +417,6 @@ class ItemSearch(_Search[T]):
             return self.page(base, [orjson.dumps(hits.tolist()).decode()])
         return self.rows_by_rid(hits[q.offset : q.offset + q.limit].tolist())
 
-    def rows_by_rid(self, rids: list[int]) -> list[Any]:
-        """The result rows of ``rids``, in that order."""
-        rows = self.conn.execute(
-            f"SELECT i.rid, {self.select_sql()} FROM items i "
-            "WHERE i.rid IN (SELECT value FROM json_each(?))",
-            (orjson.dumps(rids).decode(),),
-        ).fetchall()
-        by_rid = {row[0]: row[1:] for row in rows}
-        return [by_rid[rid] for rid in rids if rid in by_rid]
-
     def page(self, base: str, params: list[Any]) -> list[Any]:
         if self.fts_match is not None and len(self.where) == 2 and not self.query.sort:
             # a text query alone in row order: the full-text index lists its row ids in order
@@ -549,65 +499,3 @@ class ItemSearch(_Search[T]):
         ix = max(0.0, min(bbox[2], ex1) - max(bbox[0], ex0))
         iy = max(0.0, min(bbox[3], ey1) - max(bbox[1], ey0))
         return (ix * iy) / area < RTREE_MAX_SHARE
-
-
-class DatasetSearch(_Search[T]):
-    table = "datasets"
-    alias = "d"
-
-    def select_sql(self) -> str:
-        return "d.doc, d.item_count, d.derived"
-
-    def scope(self) -> tuple[str, str, list[Any]]:
-        return "datasets", "1", []
-
-    def column(self, name: str) -> Column:
-        if name in _DATASET_COLUMNS:
-            return Column(_DATASET_COLUMNS[name])
-        if name in _DATASET_ARRAYS:
-            return Column(_DATASET_ARRAYS[name], kind="array", terms=name)
-        if name in ("geometry", "geom", "spatial"):
-            return Column(
-                "json_array(d.minx, d.miny, d.maxx, d.maxy)",
-                kind="geometry",
-                box=("d.minx", "d.miny", "d.maxx", "d.maxy"),
-            )
-        if name in ("datetime", "time", "temporal"):
-            return Column("d.t_start", kind="time", start="d.t_start", end="d.t_end")
-        raise QueryError(f"unknown property {name!r} of catalogue records")
-
-    def add_text(self, text: str) -> None:
-        expr = fts_expression(text)
-        if expr is None:
-            return
-        self.joins = " JOIN datasets_fts f ON f.rowid = d.rid"
-        self.add_rid_set(
-            "SELECT rowid FROM datasets_fts WHERE datasets_fts MATCH ?",
-            expr,
-            condition="datasets_fts MATCH ?",
-        )
-        if not self.query.sort:
-            self.default_order = "f.rank, d.rid"
-
-    def add_bbox(self, bbox: tuple[float, float, float, float]) -> None:
-        minx, miny, maxx, maxy = bbox
-        if minx > maxx:
-            self.add(
-                "((d.maxx >= ? OR d.minx <= ?) AND d.miny <= ? AND d.maxy >= ?)",
-                minx,
-                maxx,
-                maxy,
-                miny,
-            )
-            return
-        self.add(
-            "d.rid IN (SELECT rid FROM datasets_rtree WHERE minx <= ? AND maxx >= ? "
-            "AND miny <= ? AND maxy >= ?)",
-            maxx,
-            minx,
-            maxy,
-            miny,
-        )
-        self.add(
-            "d.minx <= ? AND d.maxx >= ? AND d.miny <= ? AND d.maxy >= ?", maxx, minx, maxy, miny
-        )

@@ -21,7 +21,9 @@ from catalogue.errors import (
 from catalogue.index.protocol import CollectionInfo, UpsertStats
 from catalogue.index.sqlite import schema
 from catalogue.index.sqlite.bounds import BoundsCache, items_version_key
+from catalogue.index.sqlite.dataset_search import DATASET_FIELDS, DatasetSearch
 from catalogue.index.sqlite.facets import FacetColumns
+from catalogue.index.sqlite.ranked import RankedTexts
 from catalogue.index.sqlite.rows import (
     OPEN_END,
     OPEN_START,
@@ -33,7 +35,7 @@ from catalogue.index.sqlite.rows import (
     item_from_row,
     unpack,
 )
-from catalogue.index.sqlite.search import DATASET_FIELDS, DatasetSearch, ItemSearch
+from catalogue.index.sqlite.search import ItemSearch
 from catalogue.model import Dataset, Item, utc_now
 from catalogue.query import Field, SearchQuery, SearchResult
 
@@ -61,6 +63,7 @@ class SQLiteIndex:
         self._bulk_loading: set[int] = set()
         self._facet_columns = FacetColumns()
         self._bounds = BoundsCache()
+        self._ranked = RankedTexts()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = schema.connect(self.path)
@@ -464,7 +467,9 @@ class SQLiteIndex:
         return item_from_row(row) if row else None
 
     def search_datasets(self, query: SearchQuery) -> SearchResult[Dataset]:
-        search: DatasetSearch[Dataset] = DatasetSearch(self._conn(), query, self._facet_columns)
+        search: DatasetSearch[Dataset] = DatasetSearch(
+            self._conn(), query, self._facet_columns, self._ranked
+        )
         with self._time_limit():
             return search.run(dataset_from_row)
 
@@ -484,7 +489,7 @@ class SQLiteIndex:
     def _item_search(self, dataset_id: str, query: SearchQuery) -> ItemSearch[Any]:
         conn = self._conn()
         row = conn.execute(
-            "SELECT rid, derived, (SELECT value FROM meta WHERE key = 'generation') "
+            "SELECT rid, derived, (SELECT value FROM meta WHERE key = 'generation'), item_count "
             "FROM datasets WHERE id = ?",
             (dataset_id,),
         ).fetchone()
@@ -497,7 +502,7 @@ class SQLiteIndex:
                 "SELECT value FROM meta WHERE key = ?", (items_version_key(row[0]),)
             ).fetchone()
             state = (int(row[2]), int(version[0]) if version else 0)
-            bounds = self._bounds.get(conn, row[0], state)
+            bounds = self._bounds.get(conn, row[0], state, size=row[3])
         fields = {name: kind for name, kind in derived.get("fields", [])}
         counts = getattr(self._local, "counts", None)
         if counts is None:

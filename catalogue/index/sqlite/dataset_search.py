@@ -1,0 +1,158 @@
+"""Searches of datasets (catalogue records) on the embedded index."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from catalogue.errors import QueryError
+from catalogue.index.sqlite.cql import Column
+from catalogue.index.sqlite.facets import FacetColumns
+from catalogue.index.sqlite.ranked import RankedTexts
+from catalogue.index.sqlite.search import Search, T, fts_expression
+from catalogue.query import Field, SearchQuery, SearchResult
+
+DATASET_FIELDS: tuple[Field, ...] = (
+    Field("id"),
+    Field("title"),
+    Field("description"),
+    Field("kind"),
+    Field("publisher"),
+    Field("organization"),
+    Field("licence"),
+    Field("source"),
+    Field("issued"),
+    Field("modified"),
+    Field("keywords", "array"),
+    Field("themes", "array"),
+    Field("language", "array"),
+    Field("format", "array"),
+    Field("districts", "array"),
+)
+
+_DATASET_COLUMNS = {
+    "id": "d.id",
+    "title": "d.title",
+    "kind": "d.kind",
+    "type": "d.kind",
+    "publisher": "d.publisher",
+    "organization": "d.organization",
+    "licence": "d.licence",
+    "license": "d.licence",
+    "source": "d.source",
+    "issued": "d.issued",
+    "created": "d.issued",
+    "modified": "d.modified",
+    "updated": "d.modified",
+    "description": "json_extract(d.doc, '$.description')",
+}
+# array-valued dataset fields: SQL producing a JSON array from the stored document
+_DATASET_ARRAYS = {
+    "keywords": "json_extract(d.doc, '$.keywords')",
+    "themes": "json_extract(d.doc, '$.themes')",
+    "language": "json_extract(d.doc, '$.language')",
+    "format": "(SELECT json_group_array(json_extract(value, '$.format')) "
+    "FROM json_each(d.doc, '$.distributions'))",
+    "districts": "json_extract(d.doc, '$.extras.districts')",
+}
+
+
+class DatasetSearch(Search[T]):
+    table = "datasets"
+    alias = "d"
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        query: SearchQuery,
+        facet_columns: FacetColumns | None = None,
+        ranked: RankedTexts | None = None,
+    ) -> None:
+        super().__init__(conn, query, facet_columns)
+        self.ranked = ranked
+
+    def run(self, convert: Callable[[Sequence[Any]], T]) -> SearchResult[T]:
+        q = self.query
+        expression = fts_expression(q.text) if q.text else None
+        if self.ranked is None or expression is None or q.sort:
+            return super().run(convert)
+        # in relevance order: the ranked text hits, less those other conditions exclude
+        try:
+            hits = self.ranked.get(self.conn, self.generation(), expression)
+        except sqlite3.OperationalError as exc:
+            if "fts5" in str(exc) or "malformed MATCH" in str(exc):
+                raise QueryError(f"cannot search for {q.text!r}") from None
+            raise
+        rest: DatasetSearch[T] = DatasetSearch(self.conn, replace(q, text=None, facets=()))
+        rest.build()
+        if rest.where:
+            rows = rest.hit_rows(rest.from_sql(), rest.params)
+            allowed = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            hits = hits[np.isin(hits, allowed)]
+        records: list[T] = []
+        if q.result_type == "results":
+            page = hits[q.offset : q.offset + q.limit].tolist()
+            records = [convert(row) for row in self.rows_by_rid(page)]
+        facets = {name: self.facet(name, hits) for name in q.facets}
+        return SearchResult(records, len(hits), facets)
+
+    def select_sql(self) -> str:
+        return "d.doc, d.item_count, d.derived"
+
+    def scope(self) -> tuple[str, str, list[Any]]:
+        return "datasets", "1", []
+
+    def column(self, name: str) -> Column:
+        if name in _DATASET_COLUMNS:
+            return Column(_DATASET_COLUMNS[name])
+        if name in _DATASET_ARRAYS:
+            return Column(_DATASET_ARRAYS[name], kind="array", terms=name)
+        if name in ("geometry", "geom", "spatial"):
+            return Column(
+                "json_array(d.minx, d.miny, d.maxx, d.maxy)",
+                kind="geometry",
+                box=("d.minx", "d.miny", "d.maxx", "d.maxy"),
+            )
+        if name in ("datetime", "time", "temporal"):
+            return Column("d.t_start", kind="time", start="d.t_start", end="d.t_end")
+        raise QueryError(f"unknown property {name!r} of catalogue records")
+
+    def add_text(self, text: str) -> None:
+        expr = fts_expression(text)
+        if expr is None:
+            return
+        self.joins = " JOIN datasets_fts f ON f.rowid = d.rid"
+        self.add_rid_set(
+            "SELECT rowid FROM datasets_fts WHERE datasets_fts MATCH ?",
+            expr,
+            condition="datasets_fts MATCH ?",
+        )
+        if not self.query.sort:
+            self.default_order = "f.rank, d.rid"
+
+    def add_bbox(self, bbox: tuple[float, float, float, float]) -> None:
+        minx, miny, maxx, maxy = bbox
+        if minx > maxx:
+            self.add(
+                "((d.maxx >= ? OR d.minx <= ?) AND d.miny <= ? AND d.maxy >= ?)",
+                minx,
+                maxx,
+                maxy,
+                miny,
+            )
+            return
+        self.add(
+            "d.rid IN (SELECT rid FROM datasets_rtree WHERE minx <= ? AND maxx >= ? "
+            "AND miny <= ? AND maxy >= ?)",
+            maxx,
+            minx,
+            maxy,
+            miny,
+        )
+        self.add(
+            "d.minx <= ? AND d.maxx >= ? AND d.miny <= ? AND d.maxy >= ?", maxx, minx, maxy, miny
+        )
