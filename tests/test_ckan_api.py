@@ -13,8 +13,10 @@ from conftest import LiveServer, free_port
 from test_ckan_harvest import FakePortal, recorded_packages
 from upstream import Upstream
 
+from catalogue.ckan.search import package_search
 from catalogue.harvest.runner import run_harvest
 from catalogue.index.sqlite import SQLiteIndex
+from catalogue.query import SortKey
 from catalogue.settings import settings_from_dict
 
 DEMO = ["luftmessstationen", "mobilstationen", "sehenswuerdigkeiten", "stadtbezirke"]
@@ -67,6 +69,30 @@ def test_search_words_fields_sort_facets(ckan: RemoteCKAN) -> None:
     zero = ckan.action.package_search(fq="license_id:cc-zero", sort="name asc")
     assert [p["name"] for p in zero["results"]] == ["sehenswuerdigkeiten", "stadtbezirke"]
     assert result["facets"]["groups"]["regi"] == 2
+
+
+def test_sort_reads_score_as_solr_does() -> None:
+    """Relevance decides when ``score`` leads a sort of a text search; without words every
+    score is equal and the other keys decide: CKAN's default is then newest first."""
+    newest = (SortKey("modified", True),)
+    assert package_search({"q": "Bäume"}).query.sort == ()
+    assert (
+        package_search({"q": "Bäume", "sort": "score desc, metadata_modified desc"}).query.sort
+        == ()
+    )
+    assert package_search({}).query.sort == newest
+    assert package_search({"sort": "score desc, metadata_modified desc"}).query.sort == newest
+    assert (
+        package_search({"q": "x", "sort": "metadata_modified desc, score desc"}).query.sort
+        == newest
+    )
+    assert package_search({"q": "x", "sort": "title asc"}).query.sort == (SortKey("title"),)
+
+
+def test_default_order_is_newest_first(ckan: RemoteCKAN) -> None:
+    found = ckan.action.package_search(rows=10)["results"]
+    modified = [p["metadata_modified"] for p in found]
+    assert len(found) == 4 and modified == sorted(modified, reverse=True)
 
 
 def test_paging_reaches_every_dataset_once(ckan: RemoteCKAN) -> None:

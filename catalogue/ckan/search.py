@@ -88,9 +88,16 @@ def parse_terms(text: str, *, where: str) -> tuple[list[str], list[tuple[str, st
     return words, filters
 
 
-def parse_sort(text: str | None) -> tuple[SortKey, ...]:
+# CKAN's default order: the best match first, then the most recently modified
+DEFAULT_SORT = "score desc, metadata_modified desc"
+
+
+def parse_sort(text: str | None, *, words: bool) -> tuple[SortKey, ...]:
+    """``sort`` as CKAN's Solr reads it. ``score`` (relevance) is the order of a text search
+    (``words``): leading the sort, it decides the order (keys after it only break its rare ties);
+    without words every score is equal, and the other keys decide."""
     keys = []
-    for part in (text or "").split(","):
+    for position, part in enumerate((text or DEFAULT_SORT).split(",")):
         bits = part.split()
         if not bits:
             continue
@@ -99,7 +106,9 @@ def parse_sort(text: str | None) -> tuple[SortKey, ...]:
         if direction not in ("asc", "desc"):
             raise QueryError(f"sort: direction must be asc or desc, not {direction!r}")
         if field in ("score", "rank"):
-            continue  # relevance is the default order of a text search
+            if words and position == 0 and direction == "desc":
+                return ()  # relevance: the order of a text search
+            continue
         if field not in SORTS:
             raise QueryError(f"sort: cannot sort by {field!r} (fields: score, {', '.join(SORTS)})")
         keys.append(SortKey(SORTS[field], direction == "desc"))
@@ -141,7 +150,7 @@ def package_search(params: dict[str, object]) -> CKANSearch:
         text=" ".join(words) or None,
         properties=tuple(filters),
         filter=condition,
-        sort=parse_sort(str(params.get("sort") or "")),
+        sort=parse_sort(str(params.get("sort") or ""), words=bool(words)),
         limit=rows,
         offset=start,
         result_type="results" if rows else "hits",

@@ -171,8 +171,8 @@ class EngineSearch(ABC, Generic[T]):
             )
         if not self.query.sort:
             keys.extend(self.default_order())
-        else:
-            keys.append({"seq": "asc"})
+        else:  # ties in the direction of the last key, as the embedded index orders them
+            keys.append({"seq": "desc" if self.query.sort[-1].descending else "asc"})
         keys.append({"key": "asc"})  # unique: search_after resumes exactly here
         return keys
 

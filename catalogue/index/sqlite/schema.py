@@ -48,6 +48,9 @@ CREATE INDEX IF NOT EXISTS datasets_source ON datasets(source);
 CREATE INDEX IF NOT EXISTS datasets_organization ON datasets(organization);
 CREATE INDEX IF NOT EXISTS datasets_licence ON datasets(licence);
 CREATE INDEX IF NOT EXISTS datasets_kind ON datasets(kind);
+-- the orders of catalogue pages: newest first (CKAN's default), by title
+CREATE INDEX IF NOT EXISTS datasets_modified ON datasets(modified);
+CREATE INDEX IF NOT EXISTS datasets_title ON datasets(title);
 -- the values of datasets' list fields (keywords, themes, language, format), for filters and facets
 CREATE TABLE IF NOT EXISTS dataset_terms (
     rid INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL

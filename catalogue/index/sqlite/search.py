@@ -167,7 +167,11 @@ class Search(ABC, Generic[T]):
             expr = column.start if column.kind == "time" else column.expr
             parts.append(f"{expr} {'DESC' if key.descending else 'ASC'}")
             params.extend(column.params)
-        parts.append(self.default_order)
+        if parts and self.default_order == f"{self.alias}.rid" and self.query.sort[-1].descending:
+            # ties in the direction of the last key: one index on that key serves the order
+            parts.append(f"{self.alias}.rid DESC")
+        else:
+            parts.append(self.default_order)
         return ", ".join(parts), params
 
     def run(self, convert: Callable[[Sequence[Any]], T]) -> SearchResult[T]:
