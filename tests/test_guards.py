@@ -31,6 +31,27 @@ def test_security_headers(http: httpx.Client) -> None:
     assert page.headers["referrer-policy"] == "strict-origin-when-cross-origin"
 
 
+def test_read_endpoints_answer_other_origins(http: httpx.Client) -> None:
+    """A web page elsewhere may read the catalogue (CORS); it cannot send credentials."""
+    origin = {"Origin": "https://example.org"}
+    for path in ("/ogc/collections", "/api/3/action/package_list", "/dcat/catalog.jsonld"):
+        answer = http.get(path, headers=origin)
+        assert answer.status_code == 200
+        assert answer.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-credentials" not in answer.headers
+    preflight = http.options(
+        "/api/3/action/package_search",
+        headers={**origin, "Access-Control-Request-Method": "POST"},
+    )
+    assert (
+        preflight.status_code == 200 and "POST" in preflight.headers["access-control-allow-methods"]
+    )
+    refused = http.options(
+        "/ogc/collections", headers={**origin, "Access-Control-Request-Method": "DELETE"}
+    )
+    assert refused.status_code == 400
+
+
 def test_large_bodies_are_refused(limited: LiveServer) -> None:
     url = f"{limited.url}/ogc/collections/sehenswuerdigkeiten/items"
     filter_ = '{"op": "=", "args": [{"property": "kategorie"}, "' + "x" * 4000 + '"]}'
