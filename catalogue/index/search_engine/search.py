@@ -2,12 +2,14 @@
 
 Counts are exact (``track_total_hits``). Pages within the engine's result window are read with
 ``from``/``size``; deeper pages walk there with ``search_after`` on a sort that ends in a unique
-key, so any offset the query model allows can be served.
+key, so any offset the query model allows can be served. All requests of one search share the
+index's time limit (``query_timeout``): the engine stops the search when it has run out.
 """
 
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -99,6 +101,8 @@ class EngineSearch(ABC, Generic[T]):
         self.query = query
         self.filters: list[Dsl] = []
         self.scoring: Dsl | None = None
+        self.deadline = time.monotonic() + client.query_timeout
+        """When every request of this search must be answered by (``time.monotonic()``)."""
 
     @abstractmethod
     def resolve(self, name: str) -> Target:
@@ -210,10 +214,10 @@ class EngineSearch(ABC, Generic[T]):
             body.update(size=q.limit, _source=self.source_fields, sort=sort)
             if q.offset:
                 body["from"] = q.offset
-            answer = self.client.search(self.index, body)
+            answer = self.client.timed_search(self.index, body, self.deadline)
             hits = answer["hits"]["hits"]
         else:
-            answer = self.client.search(self.index, body)
+            answer = self.client.timed_search(self.index, body, self.deadline)
             if q.result_type == "results":
                 matched = int(answer["hits"]["total"]["value"])
                 if q.offset < matched:
@@ -241,7 +245,7 @@ class EngineSearch(ABC, Generic[T]):
             body["_source"] = self.source_fields if reading else False
             if after is not None:
                 body["search_after"] = after
-            page = self.client.search(self.index, body)["hits"]["hits"]
+            page = self.client.timed_search(self.index, body, self.deadline)["hits"]["hits"]
             if reading:
                 out.extend(page)
                 wanted -= len(page)
