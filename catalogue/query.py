@@ -48,6 +48,12 @@ class SearchQuery:
     facets: tuple[str, ...] = ()
     facet_limit: int = 50
 
+    def __post_init__(self) -> None:
+        # past 2**63 SQLite cannot bind an offset at all; 2**53 is as far as JSON clients
+        # count exactly, and further than any index reaches
+        if not 0 <= self.offset <= MAX_OFFSET:
+            raise QueryError(f"offset must be a whole number from 0 to {MAX_OFFSET}")
+
 
 @dataclass(slots=True)
 class FacetValue:
