@@ -30,6 +30,8 @@ MAX_FACET_VALUES = 10_000
 QUANTUM = 1e-7
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+MAX_TOKEN = 255
+"""The standard tokenizer cuts longer words into pieces: no indexed token is longer."""
 
 _DATASET_FIELDS = {
     "id": "id",
@@ -64,11 +66,15 @@ def text_query(text: str, *, ranked: bool = True) -> Dsl | None:
     folded. German and English stemming rank the matches."""
     alternatives: list[Dsl] = []
     for part in text.split(","):
-        words = _WORD.findall(part)
+        words = [fold(w) for w in _WORD.findall(part)]
         if not words:
             continue
+        if any(len(w) > MAX_TOKEN for w in words):
+            # no token starts with it (and the engine refuses so long a prefix)
+            alternatives.append({"bool": {"must_not": [{"match_all": {}}]}})
+            continue
         alternatives.append(
-            {"bool": {"filter": [{"prefix": {"text": {"value": fold(w)}}} for w in words]}}
+            {"bool": {"filter": [{"prefix": {"text": {"value": w}}} for w in words]}}
         )
     if not alternatives:
         return None
