@@ -3,8 +3,10 @@
     CatalogueError                 root; carries http_status, code and user_message
     ├── ConfigError                a configuration file is invalid (names file and key)
     ├── QueryError                 a query parameter a client sent is invalid (400)
+    │   └── QueryTooExpensiveError a search ran past the index's time limit (400)
     ├── NotFoundError              an unknown collection, dataset or item (404)
     ├── IndexBackendError          the index cannot be opened or written
+    │   └── IndexUnavailableError  the index did not answer in time (503)
     └── HarvestError               a source cannot be read at all (the run goes on)
 
 ``user_message`` is what a client or user may see; the log gets the full detail.
@@ -44,6 +46,13 @@ class NotFoundError(CatalogueError):
 
 class IndexBackendError(CatalogueError):
     code = "IndexError"
+
+
+class IndexUnavailableError(IndexBackendError):
+    """The index did not answer within the time a search may take (busy or unreachable)."""
+
+    http_status = 503
+    code = "ServiceUnavailable"
 
 
 class HarvestError(CatalogueError):

@@ -48,6 +48,12 @@ class SearchQuery:
     facets: tuple[str, ...] = ()
     facet_limit: int = 50
 
+    def __post_init__(self) -> None:
+        # past 2**63 SQLite cannot bind an offset at all; 2**53 is as far as JSON clients
+        # count exactly, and further than any index reaches
+        if not 0 <= self.offset <= MAX_OFFSET:
+            raise QueryError(f"offset must be a whole number from 0 to {MAX_OFFSET}")
+
 
 @dataclass(slots=True)
 class FacetValue:
@@ -210,9 +216,14 @@ def typed_value(name: str, kind: str | None, value: str) -> Any:
     the number 3), or a :class:`QueryError` saying what was expected."""
     try:
         if kind == "integer":
-            return int(value)
+            number: int | float = int(value)
+            # past 64 bits no stored integer can equal it; as a float both backends compare it
+            return number if -(2**63) <= number < 2**63 else float(number)
         if kind == "number":
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError(value)
+            return number
     except ValueError:
         raise QueryError(f"{name} expects a number, got {value!r}") from None
     if kind == "boolean":

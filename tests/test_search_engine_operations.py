@@ -5,10 +5,16 @@ through the `catalogue reindex` and `catalogue index check` commands."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 import yaml
@@ -23,6 +29,8 @@ from catalogue.index.sqlite import SQLiteIndex
 from catalogue.index.transfer import copy_index
 from catalogue.model import Item
 from catalogue.query import SearchQuery, SortKey
+
+CATALOGUE = str(Path(sys.executable).parent / "catalogue")
 
 
 def fill(index: Any, count: int, source: str = "src", run: str = "r1", **props: Any) -> None:
@@ -263,3 +271,68 @@ def test_copy_into_sqlite_updates_it_in_place(engine_index: Any, tmp_path: Path)
         assert all(d.ok for d in check(engine_index, target, items=True))
     finally:
         target.close()
+
+
+def _indexed(url: str, index: str) -> int:
+    """Documents written to an index so far, refreshed or not (a rebuild loads without
+    refreshing, so ``_count`` would say 0)."""
+    stats = httpx.get(f"{url}/{index}/_stats/indexing", timeout=10).json()
+    return int(stats["_all"]["primaries"]["indexing"]["index_total"])
+
+
+@pytest.mark.slow
+def test_a_reindex_killed_midway_leaves_the_aliases_on_the_complete_old_indices(
+    opensearch_url: str, tmp_path: Path
+) -> None:
+    n = 80_000
+    reference = SQLiteIndex(tmp_path / "harvest.sqlite")
+    fill(reference, n, source="a")
+    reference.close()
+    harvest_yml = _config(tmp_path / "harvest.yml", {"backend": "sqlite", "path": "harvest.sqlite"})
+    settings = engine_settings(opensearch_url, batch_size=1000)
+    prefix = settings.model_extra["prefix"]
+    engine_yml = _config(
+        tmp_path / "engine.yml",
+        {"backend": "opensearch", "url": opensearch_url, "prefix": prefix, "batch_size": 1000},
+    )
+    engine: Any = open_index(settings)
+    command = [CATALOGUE, "reindex", "--from", str(harvest_yml), "--config", str(engine_yml)]
+    try:
+        fill(engine, 300, source="a", run="old")
+        before = engine.physical_indices()
+        proc = subprocess.Popen(
+            [*command, "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        building: list[str] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+            names = httpx.get(f"{opensearch_url}/_cat/indices/{prefix}-items-*?h=index").text
+            building = [i for i in names.split() if i not in before]
+            if building and _indexed(opensearch_url, building[0]) >= 5_000:
+                break
+        assert proc.poll() is None, "the reindex ended before it could be interrupted"
+        assert building and _indexed(opensearch_url, building[0]) < n
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+        # the aliases never moved: every query still reads the whole old index
+        assert engine.physical_indices() == before
+        assert engine.search_items("a", SearchQuery(result_type="hits")).number_matched == 300
+        assert engine.get_dataset("a").item_count == 300
+        assert engine.get_item("a", "299") is not None and engine.get_item("a", "300") is None
+
+        rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        assert rerun.returncode == 0, rerun.stderr
+        assert f"{n + 1:,} records from 1 sources" in rerun.stdout
+        assert "new indices swapped in" in rerun.stdout
+        after = engine.physical_indices()
+        assert not set(after) & set(before) and building[0] not in after
+        assert engine.search_items("a", SearchQuery(result_type="hits")).number_matched == n
+        assert engine.get_dataset("a").item_count == n
+        assert all(not engine.client.index_exists(name) for name in before)
+    finally:
+        engine.drop()
+        for name in httpx.get(f"{opensearch_url}/_cat/indices/{prefix}-*?h=index").text.split():
+            httpx.delete(f"{opensearch_url}/{name}")
+        engine.close()

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from catalogue.ckan.actions import ACTIONS, Context
-from catalogue.errors import NotFoundError, QueryError
+from catalogue.errors import IndexUnavailableError, NotFoundError, QueryError
 
 log = logging.getLogger("catalogue.ckan")
 LIST_PARAMS = ("facet.field", "fq_list")
@@ -69,6 +69,8 @@ def routes(context: Context) -> list[BaseRoute]:
             result = await asyncio.to_thread(ACTIONS[name], context, params)
         except NotFoundError as exc:
             return _error(help_url, 404, "Not Found Error", f"Not found: {exc.user_message}")
+        except IndexUnavailableError as exc:
+            return _error(help_url, exc.http_status, "Search Error", exc.user_message)
         except QueryError as exc:
             field = exc.user_message.split(":", 1)[0] if ":" in exc.user_message else "parameters"
             return _error(

@@ -7,6 +7,7 @@ refused with a clear error. The SQLite and search-engine translators inherit the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -52,7 +53,12 @@ class CQLValues(Evaluator):  # type: ignore[misc]
         raise QueryError("arithmetic is not supported in filters")
 
     def adopt(self, node: Any, *sub_args: Any) -> Any:
-        # literals (str, int, float, bool, date, datetime, lists) pass through unchanged
+        # literals (str, int, float, bool, date, datetime, lists) pass through unchanged, but
+        # numbers as both backends can compare them: whole numbers past 64 bits as floats
+        if isinstance(node, float) and not math.isfinite(node):
+            raise QueryError(f"numbers in filters must be finite, not {node}")
+        if isinstance(node, int) and not isinstance(node, bool) and not -(2**63) <= node < 2**63:
+            return float(node)
         if isinstance(node, (str, int, float, bool, date, datetime, list)) or node is None:
             return node
         raise QueryError(f"unsupported filter element: {type(node).__name__}")

@@ -29,7 +29,7 @@ from pygeoapi.util import get_choice_from_headers
 from starlette.requests import Request
 from starlette.responses import Response
 
-from catalogue.errors import CatalogueError, QueryError
+from catalogue.errors import CatalogueError, QueryError, QueryTooExpensiveError
 from catalogue.index import FeatureSearch, Index
 from catalogue.ogc.providers import search_query
 from catalogue.ogc.records import item_feature, record_feature
@@ -136,7 +136,10 @@ class FastItems:
                 facets=facets,
             )
             result, features = self._search(collection, query)
-        except CatalogueError:
+        except CatalogueError as exc:
+            if isinstance(exc, QueryTooExpensiveError) or exc.http_status >= 500:
+                # pygeoapi would run the same search again, only to fail the same way
+                return ogc_exception(exc.http_status, exc.code, exc.user_message)
             return None  # pygeoapi answers with its exception body
         content: dict[str, Any] = {
             "type": "FeatureCollection",
@@ -332,12 +335,13 @@ class FastItems:
 
 def invalid_parameter(message: str) -> Response:
     """A 400 answer with pygeoapi's exception body."""
-    body = {
-        "code": "InvalidParameterValue",
-        "type": "InvalidParameterValue",
-        "description": message,
-    }
-    return Response(orjson.dumps(body), status_code=400, media_type="application/json")
+    return ogc_exception(400, "InvalidParameterValue", message)
+
+
+def ogc_exception(status: int, code: str, message: str) -> Response:
+    """An error answer with pygeoapi's exception body."""
+    body = {"code": code, "type": code, "description": message}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 def _sortby(value: str | None, fields: frozenset[str]) -> list[dict[str, str]] | None:

@@ -12,11 +12,12 @@ from typing import Any
 
 from pygeoapi.provider.base import (
     BaseProvider,
+    ProviderGenericError,
     ProviderInvalidQueryError,
     ProviderItemNotFoundError,
 )
 
-from catalogue.errors import CatalogueError, QueryError
+from catalogue.errors import CatalogueError, QueryError, QueryTooExpensiveError
 from catalogue.index import Index
 from catalogue.ogc.records import item_feature, record_feature
 from catalogue.query import (
@@ -47,6 +48,25 @@ def _index(key: str) -> Index:
         return _INDEXES[key]
     except KeyError:
         raise ProviderInvalidQueryError(user_msg="the catalogue index is not available") from None
+
+
+class IndexAnswerError(ProviderGenericError):  # type: ignore[misc]
+    """A search the index stopped at its time limit or could not answer: pygeoapi answers with
+    the catalogue's own status and code (503 stays 503, not a 400 blaming the query)."""
+
+    def __init__(self, exc: CatalogueError) -> None:
+        super().__init__(user_msg=exc.user_message)
+        self.http_status_code = exc.http_status
+        self.ogc_exception_code = exc.code
+
+
+def provider_error(exc: CatalogueError) -> ProviderGenericError:
+    """The pygeoapi error for a catalogue error raised while answering a query."""
+    if exc.http_status == 404:
+        return ProviderItemNotFoundError(user_msg=exc.user_message)
+    if isinstance(exc, QueryTooExpensiveError) or exc.http_status >= 500:
+        return IndexAnswerError(exc)
+    return ProviderInvalidQueryError(user_msg=exc.user_message)
 
 
 def search_query(
@@ -119,9 +139,7 @@ class _IndexProvider(BaseProvider, metaclass=ABCMeta):  # type: ignore[misc]
             )
             features, matched = self.search(query)
         except CatalogueError as exc:
-            if exc.http_status == 404:
-                raise ProviderItemNotFoundError(user_msg=exc.user_message) from None
-            raise ProviderInvalidQueryError(user_msg=exc.user_message) from None
+            raise provider_error(exc) from None
         for feature in features:
             if skip_geometry:
                 feature["geometry"] = None

@@ -11,13 +11,13 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from catalogue.ckan.packages import package_name
-from catalogue.errors import NotFoundError
+from catalogue.errors import NotFoundError, QueryError
 from catalogue.harvest.report import recent_reports
 from catalogue.index import Index
 from catalogue.model import Dataset, Item
 from catalogue.portal import maps
 from catalogue.portal.charts import sparkline
-from catalogue.portal.search import FACETS, PortalSearch
+from catalogue.portal.search import FACETS, MAX_PAGE, PortalSearch
 from catalogue.query import SearchQuery, SortKey
 from catalogue.settings import Settings
 from catalogue.web.admin import summary
@@ -140,6 +140,8 @@ def dataset_page(index: Index, settings: Settings, dataset_id: str, params: dict
         raise NotFoundError(f"no dataset {dataset_id!r}")
     page_text = params.get("page") or "1"
     page = int(page_text) if page_text.isdigit() and int(page_text) >= 1 else 1
+    if page > MAX_PAGE:
+        raise QueryError(f"page must be a whole number from 1 to {MAX_PAGE}")
     text = (params.get("q") or "").strip()
     listed = index.search_items(
         dataset_id,

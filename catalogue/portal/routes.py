@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from catalogue.errors import CatalogueError
+from catalogue.errors import CatalogueError, IndexUnavailableError
 from catalogue.index import Index
 from catalogue.portal import labels, pages
 from catalogue.portal.i18n import COOKIE, LANGUAGES, Formatter, choose_language, load_translations
@@ -136,7 +136,7 @@ class Portal:
         try:
             name, context = await asyncio.to_thread(build)
         except CatalogueError as exc:
-            if exc.http_status >= 500:
+            if exc.http_status >= 500 and not isinstance(exc, IndexUnavailableError):
                 raise
             name, context = "error.html", {"status": exc.http_status, "message": exc.user_message}
             status = exc.http_status

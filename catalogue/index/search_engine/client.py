@@ -3,15 +3,25 @@ answered by a thin adapter over opensearch-py or the elasticsearch client.
 
 Adapters translate their client's exceptions: an unreachable engine or a failed write becomes
 :class:`~catalogue.errors.IndexBackendError`, a query the engine refuses (HTTP 400 on a search)
-a :class:`~catalogue.errors.QueryError`, a missing document ``None``.
+a :class:`~catalogue.errors.QueryError`, a missing document ``None``. A search the engine
+stopped at the time limit is a :class:`~catalogue.errors.QueryTooExpensiveError`; one it did
+not answer in time an :class:`~catalogue.errors.IndexUnavailableError`.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
-from catalogue.errors import ConfigError, IndexBackendError
+from catalogue.errors import (
+    CatalogueError,
+    ConfigError,
+    IndexBackendError,
+    QueryError,
+    QueryTooExpensiveError,
+)
 
 if TYPE_CHECKING:
     from catalogue.index.search_engine.settings import EngineSettings
@@ -27,6 +37,7 @@ class EngineClient(ABC):
 
     def __init__(self, settings: EngineSettings) -> None:
         self.url = settings.url
+        self.query_timeout = settings.query_timeout
 
     def check_server(self) -> dict[str, Any]:
         """The server's info, after checking product and major version."""
@@ -97,6 +108,43 @@ class EngineClient(ABC):
     def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]: ...
 
     @abstractmethod
+    def search_within(
+        self, index: str, body: dict[str, Any], request_timeout: float
+    ) -> dict[str, Any]:
+        """One search request that waits at most ``request_timeout`` seconds and is not
+        repeated when it runs out of time."""
+
+    def timed_search(self, index: str, body: dict[str, Any], deadline: float) -> dict[str, Any]:
+        """A search that must be done by ``deadline`` (``time.monotonic()``): the engine stops
+        it then (its ``timeout``), and the request waits only a little longer for the answer."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise self.too_expensive()
+        body = {**body, "timeout": f"{math.ceil(left * 1000)}ms"}
+        answer = self.search_within(index, body, left + GRACE)
+        if answer.get("timed_out"):  # partial results: counts and pages would be wrong
+            raise self.too_expensive()
+        return answer
+
+    def too_expensive(self) -> QueryTooExpensiveError:
+        return QueryTooExpensiveError(
+            f"the search took longer than {self.query_timeout:g} s and was stopped; "
+            "narrow it (a smaller area, fewer or simpler filters)"
+        )
+
+    def search_failure(self, status: int | str, error: Any) -> CatalogueError | None:
+        """What a search the engine answered with an error means for the client, if it is the
+        query's fault: out of time, too many terms, or refused (HTTP 400)."""
+        types = error_types(error)
+        if types & {"time_exceeded_exception", "task_cancelled_exception"}:
+            return self.too_expensive()
+        if types & {"too_many_clauses", "too_many_nested_clauses"}:
+            return QueryError("the search has too many words or values for the index; use fewer")
+        if status == 400:
+            return QueryError(f"the search engine refused the query: {first_reason(error)}")
+        return None
+
+    @abstractmethod
     def count(self, index: str, query: dict[str, Any]) -> int: ...
 
     @abstractmethod
@@ -116,6 +164,11 @@ class EngineClient(ABC):
     def close(self) -> None: ...
 
 
+GRACE = 5.0
+"""Seconds a search request waits beyond the time limit the engine was given (the engine checks
+its limit between steps of work, and the answer has to travel)."""
+
+
 def refused(action: str, status: int | str, reason: Any) -> IndexBackendError:
     return IndexBackendError(f"the search engine refused to {action} (HTTP {status}): {reason}")
 
@@ -133,3 +186,17 @@ def first_reason(error: Any) -> str:
             return reason if inner in reason else f"{reason}: {inner}"
         return reason
     return str(error)
+
+
+def error_types(error: Any) -> set[str]:
+    """Every ``type`` in an engine error document (causes and failed shards included)."""
+    found: set[str] = set()
+    if isinstance(error, dict):
+        if isinstance(error.get("type"), str):
+            found.add(error["type"])
+        for value in error.values():
+            found |= error_types(value)
+    elif isinstance(error, list):
+        for value in error:
+            found |= error_types(value)
+    return found

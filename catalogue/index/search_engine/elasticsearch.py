@@ -11,7 +11,7 @@ import elasticsearch
 from elasticsearch import Elasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 
-from catalogue.errors import ConfigError, IndexBackendError, QueryError
+from catalogue.errors import ConfigError, IndexBackendError, IndexUnavailableError
 from catalogue.index.search_engine.client import EngineClient, first_reason, refused
 from catalogue.index.search_engine.settings import EngineSettings
 from catalogue.index.search_engine.store import SearchEngineIndex
@@ -50,16 +50,24 @@ class ElasticsearchClient(EngineClient):
                 f"index.url: {self.url} is not Elasticsearch (the elasticsearch client refuses "
                 "other products): for OpenSearch set index.backend to opensearch"
             ) from None
+        except elasticsearch.ConnectionTimeout as exc:
+            if action != "search":
+                raise
+            raise IndexUnavailableError(
+                "the search engine did not answer in time; try again later",
+                detail=f"{action}: {exc}",
+            ) from None
         except elasticsearch.ConnectionError as exc:
             raise IndexBackendError(
                 f"cannot reach Elasticsearch at {self.url}", detail=f"{action}: {exc}"
             ) from None
         except elasticsearch.ApiError as exc:
             body = exc.body if isinstance(exc.body, dict) else {"reason": exc.body}
-            reason = first_reason(body.get("error", body))
-            if exc.meta.status == 400 and action == "search":
-                raise QueryError(f"the search engine refused the query: {reason}") from None
-            raise refused(action, exc.meta.status, reason) from None
+            error = body.get("error", body)
+            failure = self.search_failure(exc.meta.status, error) if action == "search" else None
+            if failure is not None:
+                raise failure from None
+            raise refused(action, exc.meta.status, first_reason(error)) from None
 
     def info(self) -> dict[str, Any]:
         with self._calls("read the server info"):
@@ -120,6 +128,14 @@ class ElasticsearchClient(EngineClient):
     def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
         with self._calls("search"):
             return dict(self.client.search(index=index, body=body))
+
+    def search_within(
+        self, index: str, body: dict[str, Any], request_timeout: float
+    ) -> dict[str, Any]:
+        # searches have a time limit: one that runs out of it is not sent again
+        searcher = self.client.options(request_timeout=request_timeout, retry_on_timeout=False)
+        with self._calls("search"):
+            return dict(searcher.search(index=index, body=body))
 
     def count(self, index: str, query: dict[str, Any]) -> int:
         with self._calls("search"):

@@ -11,7 +11,7 @@ import orjson
 from opensearchpy import OpenSearch
 from opensearchpy.serializer import JSONSerializer
 
-from catalogue.errors import IndexBackendError, QueryError
+from catalogue.errors import IndexBackendError, IndexUnavailableError
 from catalogue.index.search_engine.client import EngineClient, first_reason, refused
 from catalogue.index.search_engine.settings import EngineSettings
 from catalogue.index.search_engine.store import SearchEngineIndex
@@ -51,20 +51,32 @@ class OpenSearchClient(EngineClient):
             options["headers"] = {"Authorization": f"ApiKey {settings.api_key}"}
         self.long_timeout = settings.timeout * 10
         self.client = OpenSearch(settings.hosts(), **options)
+        # searches have a time limit: one that runs out of it is not sent again
+        self.searcher = OpenSearch(settings.hosts(), **{**options, "retry_on_timeout": False})
 
     @contextmanager
     def _calls(self, action: str) -> Iterator[None]:
         try:
             yield
+        except opensearchpy.ConnectionTimeout as exc:
+            if action != "search":
+                raise IndexBackendError(
+                    f"cannot reach OpenSearch at {self.url}", detail=f"{action}: {exc}"
+                ) from None
+            raise IndexUnavailableError(
+                "the search engine did not answer in time; try again later",
+                detail=f"{action}: {exc}",
+            ) from None
         except opensearchpy.ConnectionError as exc:
             raise IndexBackendError(
                 f"cannot reach OpenSearch at {self.url}", detail=f"{action}: {exc}"
             ) from None
         except opensearchpy.TransportError as exc:
-            reason = first_reason(exc.info.get("error") if isinstance(exc.info, dict) else exc.info)
-            if exc.status_code == 400 and action == "search":
-                raise QueryError(f"the search engine refused the query: {reason}") from None
-            raise refused(action, exc.status_code, reason) from None
+            error = exc.info.get("error") if isinstance(exc.info, dict) else exc.info
+            failure = self.search_failure(exc.status_code, error) if action == "search" else None
+            if failure is not None:
+                raise failure from None
+            raise refused(action, exc.status_code, first_reason(error)) from None
 
     def info(self) -> dict[str, Any]:
         with self._calls("read the server info"):
@@ -131,6 +143,14 @@ class OpenSearchClient(EngineClient):
         with self._calls("search"):
             return dict(self.client.search(index=index, body=body))
 
+    def search_within(
+        self, index: str, body: dict[str, Any], request_timeout: float
+    ) -> dict[str, Any]:
+        with self._calls("search"):
+            return dict(
+                self.searcher.search(index=index, body=body, request_timeout=request_timeout)
+            )
+
     def count(self, index: str, query: dict[str, Any]) -> int:
         with self._calls("search"):
             return int(self.client.count(index=index, body={"query": query})["count"])
@@ -162,6 +182,7 @@ class OpenSearchClient(EngineClient):
 
     def close(self) -> None:
         self.client.close()
+        self.searcher.close()
 
 
 class OpenSearchIndex(SearchEngineIndex):

@@ -2,12 +2,14 @@
 
 Counts are exact (``track_total_hits``). Pages within the engine's result window are read with
 ``from``/``size``; deeper pages walk there with ``search_after`` on a sort that ends in a unique
-key, so any offset the query model allows can be served.
+key, so any offset the query model allows can be served. All requests of one search share the
+index's time limit (``query_timeout``): the engine stops the search when it has run out.
 """
 
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -28,6 +30,8 @@ MAX_FACET_VALUES = 10_000
 QUANTUM = 1e-7
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+MAX_TOKEN = 255
+"""The standard tokenizer cuts longer words into pieces: no indexed token is longer."""
 
 _DATASET_FIELDS = {
     "id": "id",
@@ -62,11 +66,15 @@ def text_query(text: str, *, ranked: bool = True) -> Dsl | None:
     folded. German and English stemming rank the matches."""
     alternatives: list[Dsl] = []
     for part in text.split(","):
-        words = _WORD.findall(part)
+        words = [fold(w) for w in _WORD.findall(part)]
         if not words:
             continue
+        if any(len(w) > MAX_TOKEN for w in words):
+            # no token starts with it (and the engine refuses so long a prefix)
+            alternatives.append({"bool": {"must_not": [{"match_all": {}}]}})
+            continue
         alternatives.append(
-            {"bool": {"filter": [{"prefix": {"text": {"value": fold(w)}}} for w in words]}}
+            {"bool": {"filter": [{"prefix": {"text": {"value": w}}} for w in words]}}
         )
     if not alternatives:
         return None
@@ -99,6 +107,8 @@ class EngineSearch(ABC, Generic[T]):
         self.query = query
         self.filters: list[Dsl] = []
         self.scoring: Dsl | None = None
+        self.deadline = time.monotonic() + client.query_timeout
+        """When every request of this search must be answered by (``time.monotonic()``)."""
 
     @abstractmethod
     def resolve(self, name: str) -> Target:
@@ -210,10 +220,10 @@ class EngineSearch(ABC, Generic[T]):
             body.update(size=q.limit, _source=self.source_fields, sort=sort)
             if q.offset:
                 body["from"] = q.offset
-            answer = self.client.search(self.index, body)
+            answer = self.client.timed_search(self.index, body, self.deadline)
             hits = answer["hits"]["hits"]
         else:
-            answer = self.client.search(self.index, body)
+            answer = self.client.timed_search(self.index, body, self.deadline)
             if q.result_type == "results":
                 matched = int(answer["hits"]["total"]["value"])
                 if q.offset < matched:
@@ -241,7 +251,7 @@ class EngineSearch(ABC, Generic[T]):
             body["_source"] = self.source_fields if reading else False
             if after is not None:
                 body["search_after"] = after
-            page = self.client.search(self.index, body)["hits"]["hits"]
+            page = self.client.timed_search(self.index, body, self.deadline)["hits"]["hits"]
             if reading:
                 out.extend(page)
                 wanted -= len(page)

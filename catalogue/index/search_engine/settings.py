@@ -33,6 +33,8 @@ class EngineSettings(BaseModel):
     """Seconds per request (bulk and delete-by-query requests get ten times as long)."""
     batch_size: int = Field(5000, ge=1, le=100_000)
     """Records per ``_bulk`` request."""
+    query_timeout: float = Field(10.0, gt=0)
+    """Seconds one search may take (``index.query_timeout``, shared with the other backends)."""
 
     def hosts(self) -> list[str]:
         return [u.strip() for u in self.url.split(",") if u.strip()]
@@ -40,7 +42,7 @@ class EngineSettings(BaseModel):
 
 def engine_settings(settings: IndexSettings) -> EngineSettings:
     """The engine keys of ``index:`` checked (``path`` belongs to SQLite and is ignored)."""
-    raw = dict(settings.model_extra or {})
+    raw = {**(settings.model_extra or {}), "query_timeout": settings.query_timeout}
     try:
         return EngineSettings.model_validate(raw)
     except ValidationError as exc:

@@ -16,6 +16,7 @@ from catalogue.errors import (
     ConfigError,
     IndexBackendError,
     NotFoundError,
+    QueryError,
     QueryTooExpensiveError,
 )
 from catalogue.index.protocol import CollectionInfo, UpsertStats
@@ -44,6 +45,16 @@ if TYPE_CHECKING:
 
 BATCH = 5000
 FIELD_SAMPLE = 2000
+# what SQLite says when a statement exceeds one of its limits: the search was too large
+_SQLITE_LIMITS = (
+    "parser stack overflow",
+    "too many terms",
+    "Expression tree is too large",
+    "too many SQL variables",
+    "pattern too complex",
+    "too many FROM clause terms",
+    "too many arguments",
+)
 
 
 class SQLiteIndex:
@@ -109,6 +120,11 @@ class SQLiteIndex:
                 raise QueryTooExpensiveError(
                     f"the search took longer than {self.query_timeout:g} s and was stopped; "
                     "narrow it (a smaller area, fewer or simpler filters)"
+                ) from None
+            if any(limit in str(exc) for limit in _SQLITE_LIMITS):
+                raise QueryError(
+                    f"the search is too large for the index ({exc}); use fewer or simpler "
+                    "filters, words or sort keys"
                 ) from None
             raise
         finally:
