@@ -182,7 +182,9 @@ def harvest_source(
         log.error(
             "harvest failed",
             extra={"source": source.name, "error": report.error},
-            exc_info=not isinstance(exc, (CatalogueError, httpx.HTTPError, OSError)),
+            exc_info=not isinstance(
+                exc, (CatalogueError, httpx.HTTPError, OSError, UnicodeDecodeError)
+            ),
         )
     finally:
         if state is not None:
@@ -274,6 +276,39 @@ class _LazyStateStore:
 
 
 def _describe(exc: Exception) -> str:
+    """Why a source failed, in words for the data team (the log has the exception)."""
     if isinstance(exc, httpx.HTTPStatusError):
         return f"HTTP {exc.response.status_code} from {exc.request.url}"
+    if isinstance(exc, httpx.RequestError):
+        return _describe_request_error(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        encoding = exc.encoding.upper()
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        return (
+            f"the data is not valid {encoding} (byte 0x{byte}): it is in another encoding "
+            "than the one it declares or the source is configured with"
+        )
     return f"{type(exc).__name__}: {exc}"
+
+
+def _describe_request_error(exc: httpx.RequestError) -> str:
+    try:
+        url = str(exc.request.url)
+    except RuntimeError:  # raised without a request
+        url = "the server"
+    text = str(exc)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"timed out connecting to {url} (harvest.timeout)"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out waiting for {url} (harvest.timeout)"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {url}: {text}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        if "complete message body" in text:
+            return f"the response from {url} was truncated: {text}"
+        if "without sending a response" in text:
+            return f"{url} closed the connection without answering"
+        return f"{url} closed the connection or broke the HTTP protocol: {text}"
+    if isinstance(exc, httpx.NetworkError) and "reset" in text.lower():
+        return f"connection reset by the server while reading {url}"
+    return f"the request to {url} failed: {type(exc).__name__}: {text}"
