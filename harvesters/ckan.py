@@ -102,8 +102,8 @@ class CKANHarvester(SourceHarvester):
             raise HarvestError(f"HTTP {response.status_code} from {response.request.url}")
         try:
             body = response.json()
-        except ValueError:
-            raise HarvestError(f"{url}: the answer is not JSON") from None
+        except ValueError as exc:
+            raise HarvestError(f"{response.request.url}: invalid JSON: {exc}") from None
         if not isinstance(body, dict) or not body.get("success"):
             error = body.get("error") if isinstance(body, dict) else None
             raise HarvestError(f"{url}: CKAN reports an error: {error}")

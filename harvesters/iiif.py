@@ -196,8 +196,8 @@ class IIIFHarvester(SourceHarvester):
             raise HarvestError(f"HTTP {response.status_code} from {response.request.url}")
         try:
             body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise HarvestError(f"{response.request.url}: the answer is not JSON") from None
+        except orjson.JSONDecodeError as exc:
+            raise HarvestError(f"{response.request.url}: invalid JSON: {exc}") from None
         if not isinstance(body, dict):
             raise HarvestError(f"{response.request.url}: the answer is not a JSON object")
         return body

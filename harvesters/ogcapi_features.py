@@ -117,8 +117,8 @@ class OGCAPIFeaturesHarvester(SourceHarvester):
             raise HarvestError(f"HTTP {response.status_code} from {response.request.url}")
         try:
             body = response.json()
-        except ValueError:
-            raise HarvestError(f"{response.request.url}: the answer is not JSON") from None
+        except ValueError as exc:
+            raise HarvestError(f"{response.request.url}: invalid JSON: {exc}") from None
         if not isinstance(body, dict):
             raise HarvestError(f"{response.request.url}: the answer is not a JSON object")
         return body

@@ -159,7 +159,9 @@ class WFSHarvester(SourceHarvester):
         try:
             body = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            raise HarvestError(f"{self.endpoint}: GetFeature answer is not JSON: {exc}") from None
+            raise HarvestError(
+                f"{self.endpoint}: invalid JSON in the GetFeature answer: {exc}"
+            ) from None
         crs_name = ((body.get("crs") or {}).get("properties") or {}).get("name")
         tr = to_wgs84 or (gml.to_wgs84("EPSG:" + crs_name.rsplit(":", 1)[-1]) if crs_name else None)
         page: list[tuple[Any, Any, Any]] = []
