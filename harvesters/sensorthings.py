@@ -154,10 +154,14 @@ class SensorThingsHarvester(SourceHarvester):
                     yield entity
             next_url, params = page.get("@iot.nextLink"), None
             if next_url and next_url in visited:
-                yield Notice(f"{what}: the next link repeats {next_url}; paging stopped")
+                yield Notice(
+                    f"{what}: the next link repeats {next_url}; paging stopped", incomplete=True
+                )
                 return
         if promised is not None and received < promised:
-            yield Notice(f"{what}: the server promised {promised} and delivered {received}")
+            yield Notice(
+                f"{what}: the server promised {promised} and delivered {received}", incomplete=True
+            )
 
     def _get(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
         response = self.client.get(url, params=params)
@@ -318,12 +322,16 @@ class SensorThingsHarvester(SourceHarvester):
                 newest = (last_time, last_value)
             url, params = page.get("@iot.nextLink"), None
             if url and url in visited:
-                yield Notice(f"datastream {ds_id}: the next link repeats {url}; paging stopped")
+                yield Notice(
+                    f"datastream {ds_id}: the next link repeats {url}; paging stopped",
+                    incomplete=True,
+                )
                 break
         if promised is not None and received < promised:
             yield Notice(
                 f"datastream {ds_id}: the server promised {promised} observations "
-                f"and delivered {received}"
+                f"and delivered {received}",
+                incomplete=True,
             )
         if received:
             log.info(

@@ -1,7 +1,9 @@
 """A harvest run: every selected source in turn, each isolated from the others.
 
 A source that fails (unreachable, broken mid-way) is reported and leaves everything it had in
-the index in place; only a source read to its end has its vanished records deleted.
+the index in place; only a source read to its end has its vanished records deleted. A source
+whose harvester says it was not read to its end (an ``incomplete`` notice: paging that loops,
+fewer records than promised) keeps its records too, though its run succeeds.
 
 Incremental source types (:class:`~catalogue.harvest.contract.IncrementalHarvester`) read only
 what changed since their last successful run; their runs delete only what the source says it
@@ -116,6 +118,7 @@ def harvest_source(
     source_run = f"{run_id}:{source.name}"
     touched: list[str] = []
     deletions = _Deletions()
+    unread: list[str] = []  # what says the source was not read to its end
     state: SourceState | None = None
     log.info("harvest started", extra={"source": source.name, "type": source.type})
 
@@ -124,6 +127,8 @@ def harvest_source(
         for record in stream:
             if isinstance(record, Notice):
                 report.warnings.append(record.message)
+                if record.incomplete:
+                    unread.append(record.message)
                 log.warning(
                     "source notice", extra={"source": source.name, "notice": record.message}
                 )
@@ -171,7 +176,12 @@ def harvest_source(
             report.problem(Problem(record_id, reason))
         report.deleted = deletions.apply(index)
         touched.extend(deletions.datasets_touched())
-        if state is None or state.full:
+        if (state is None or state.full) and unread:
+            report.warnings.append(
+                "the source was not read to its end, so nothing was deleted: records missing "
+                "from this run stay until a complete run"
+            )
+        elif state is None or state.full:
             report.deleted += index.delete_stale(source.name, source_run)
         if state is not None:
             state.commit()
