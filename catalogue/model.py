@@ -224,6 +224,9 @@ class Notice:
     the source promised."""
 
     message: str
+    incomplete: bool = False
+    """The source was not read to its end (paging that loops, fewer records than promised, a
+    part that could not be read): the run deletes none of the records it did not see."""
 
 
 Record = Dataset | Item

@@ -79,7 +79,10 @@ class CKANHarvester(SourceHarvester):
                 break
             first = str(results[0].get("id"))
             if first in seen_first:
-                yield Notice(f"page at start={start} repeats an earlier page; paging stopped")
+                yield Notice(
+                    f"page at start={start} repeats an earlier page; paging stopped",
+                    incomplete=True,
+                )
                 break
             seen_first.add(first)
             for position, package in enumerate(results, start=start + 1):
@@ -89,7 +92,9 @@ class CKANHarvester(SourceHarvester):
             if promised is not None and start >= promised:
                 break
         if promised is not None and received < promised:
-            yield Notice(f"the portal promised {promised} datasets and delivered {received}")
+            yield Notice(
+                f"the portal promised {promised} datasets and delivered {received}", incomplete=True
+            )
 
     def _search(self, start: int) -> dict[str, Any]:
         params: dict[str, Any] = {"rows": self.options.rows, "start": start, "sort": "id asc"}
@@ -102,8 +107,8 @@ class CKANHarvester(SourceHarvester):
             raise HarvestError(f"HTTP {response.status_code} from {response.request.url}")
         try:
             body = response.json()
-        except ValueError:
-            raise HarvestError(f"{url}: the answer is not JSON") from None
+        except ValueError as exc:
+            raise HarvestError(f"{response.request.url}: invalid JSON: {exc}") from None
         if not isinstance(body, dict) or not body.get("success"):
             error = body.get("error") if isinstance(body, dict) else None
             raise HarvestError(f"{url}: CKAN reports an error: {error}")
@@ -207,7 +212,7 @@ class CKANHarvester(SourceHarvester):
                             dataset_id, position, feature, self.options, to_wgs84, id_prefix=prefix
                         )
             except (HarvestError, ijson.JSONError, httpx.HTTPError) as exc:
-                yield Notice(f"resource {url}: items not read: {exc}")
+                yield Notice(f"resource {url}: items not read: {exc}", incomplete=True)
 
     def _datastore_items(
         self, dataset_id: str, resource_id: str, prefix: str
@@ -221,7 +226,10 @@ class CKANHarvester(SourceHarvester):
             body = response.json() if response.status_code < 400 else {}
             result = body.get("result") if isinstance(body, dict) and body.get("success") else None
             if not isinstance(result, dict):
-                yield Notice(f"datastore {resource_id}: not readable (HTTP {response.status_code})")
+                yield Notice(
+                    f"datastore {resource_id}: not readable (HTTP {response.status_code})",
+                    incomplete=True,
+                )
                 return
             if total is None:
                 total = result.get("total")
@@ -263,7 +271,10 @@ class CKANHarvester(SourceHarvester):
             if not records or (isinstance(total, int) and offset >= total):
                 break
         if isinstance(total, int) and offset < total:
-            yield Notice(f"datastore {resource_id}: promised {total} rows and delivered {offset}")
+            yield Notice(
+                f"datastore {resource_id}: promised {total} rows and delivered {offset}",
+                incomplete=True,
+            )
 
 
 def _extras(package: dict[str, Any]) -> dict[str, str]:

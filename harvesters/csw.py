@@ -63,13 +63,18 @@ class CSWHarvester(SourceHarvester):
                 yield from self._record(element, delivered)
             following = _int(results.get("nextRecord")) or 0
             if following in asked:
-                yield Notice(f"nextRecord {following} was asked for before; paging stopped")
+                yield Notice(
+                    f"nextRecord {following} was asked for before; paging stopped", incomplete=True
+                )
                 break
             if not len(results) or (promised is not None and following > promised):
                 break
             position = following
         if promised is not None and delivered < promised:
-            yield Notice(f"the catalogue promised {promised} records and delivered {delivered}")
+            yield Notice(
+                f"the catalogue promised {promised} records and delivered {delivered}",
+                incomplete=True,
+            )
 
     def _page(self, position: int) -> Any:
         iso = self.options.output_schema == "iso"

@@ -88,12 +88,19 @@ class DCATHarvester(SourceHarvester):
                 yield from self._dataset(graph, subject, len(seen))
             url = _next_page(graph)
             if url in visited:
-                yield Notice(f"the next page {url} was read before; paging stopped")
+                yield Notice(
+                    f"the next page {url} was read before; paging stopped", incomplete=True
+                )
                 break
         if url and url not in visited:
-            yield Notice(f"stopped after {self.options.max_pages} pages (max_pages)")
+            yield Notice(
+                f"stopped after {self.options.max_pages} pages (max_pages)", incomplete=True
+            )
         if promised is not None and len(seen) < promised:
-            yield Notice(f"the catalogue promised {promised} datasets and delivered {len(seen)}")
+            yield Notice(
+                f"the catalogue promised {promised} datasets and delivered {len(seen)}",
+                incomplete=True,
+            )
 
     def _graph(self, url: str) -> rdflib.Graph:
         if url.startswith(("http://", "https://")):

@@ -50,9 +50,11 @@ class IIIFHarvester(SourceHarvester):
     options: IIIFOptions
 
     manifests = 0
+    unread = 0
+    """Manifests and collections listed but not read (an HTTP error, not JSON …)."""
 
     def records(self) -> Iterator[Change]:
-        self.manifests = 0
+        self.manifests = self.unread = 0
         document = self._get(self.source.url)
         kind = _type(document)
         if kind == "Manifest":
@@ -70,6 +72,12 @@ class IIIFHarvester(SourceHarvester):
         )
         yield dataset
         yield from self._collection(document, dataset, 0, {_id(document)})
+        if self.unread:
+            # their records stay as they were rather than vanish with a passing fault
+            yield Notice(
+                f"{self.unread} of the documents the collection lists could not be read",
+                incomplete=True,
+            )
 
     def _collection(
         self, collection: dict[str, Any], dataset: Dataset, depth: int, seen: set[str | None]
@@ -87,6 +95,7 @@ class IIIFHarvester(SourceHarvester):
                 try:
                     yield from self._collection(self._get(str(ref)), dataset, depth + 1, seen)
                 except HarvestError as exc:
+                    self.unread += 1
                     yield Problem(f"collection {ref}", exc.user_message)
                 continue
             self.manifests += 1
@@ -99,6 +108,7 @@ class IIIFHarvester(SourceHarvester):
             try:
                 manifest = member if _has_content(member) else self._get(ref)
             except HarvestError as exc:
+                self.unread += 1
                 yield Problem(f"manifest {ref}", exc.user_message)
                 continue
             yield from self._manifest(manifest, dataset.id, count)
@@ -196,8 +206,8 @@ class IIIFHarvester(SourceHarvester):
             raise HarvestError(f"HTTP {response.status_code} from {response.request.url}")
         try:
             body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise HarvestError(f"{response.request.url}: the answer is not JSON") from None
+        except orjson.JSONDecodeError as exc:
+            raise HarvestError(f"{response.request.url}: invalid JSON: {exc}") from None
         if not isinstance(body, dict):
             raise HarvestError(f"{response.request.url}: the answer is not a JSON object")
         return body

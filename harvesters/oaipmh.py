@@ -166,7 +166,9 @@ class OAIPMHHarvester(SourceHarvester):
             yield from self._record(record, received, dataset.id, read)
         if promised is not None and received < promised:
             yield Notice(
-                f"{dataset.id}: the repository promised {promised} records and delivered {received}"
+                f"{dataset.id}: the repository promised {promised} records "
+                f"and delivered {received}",
+                incomplete=True,
             )
 
     def _record(

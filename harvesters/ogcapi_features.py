@@ -102,11 +102,15 @@ class OGCAPIFeaturesHarvester(SourceHarvester):
                 )
             url, params = _next_link(page), None
             if url and url in visited:
-                yield Notice(f"collection {cid}: the next link repeats {url}; paging stopped")
+                yield Notice(
+                    f"collection {cid}: the next link repeats {url}; paging stopped",
+                    incomplete=True,
+                )
                 break
         if promised is not None and received < promised:
             yield Notice(
-                f"collection {cid}: the server promised {promised} items and delivered {received}"
+                f"collection {cid}: the server promised {promised} items and delivered {received}",
+                incomplete=True,
             )
 
     def _get_json(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -117,8 +121,8 @@ class OGCAPIFeaturesHarvester(SourceHarvester):
             raise HarvestError(f"HTTP {response.status_code} from {response.request.url}")
         try:
             body = response.json()
-        except ValueError:
-            raise HarvestError(f"{response.request.url}: the answer is not JSON") from None
+        except ValueError as exc:
+            raise HarvestError(f"{response.request.url}: invalid JSON: {exc}") from None
         if not isinstance(body, dict):
             raise HarvestError(f"{response.request.url}: the answer is not a JSON object")
         return body

@@ -154,10 +154,14 @@ class SensorThingsHarvester(SourceHarvester):
                     yield entity
             next_url, params = page.get("@iot.nextLink"), None
             if next_url and next_url in visited:
-                yield Notice(f"{what}: the next link repeats {next_url}; paging stopped")
+                yield Notice(
+                    f"{what}: the next link repeats {next_url}; paging stopped", incomplete=True
+                )
                 return
         if promised is not None and received < promised:
-            yield Notice(f"{what}: the server promised {promised} and delivered {received}")
+            yield Notice(
+                f"{what}: the server promised {promised} and delivered {received}", incomplete=True
+            )
 
     def _get(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
         response = self.client.get(url, params=params)
@@ -165,8 +169,8 @@ class SensorThingsHarvester(SourceHarvester):
             raise HarvestError(f"HTTP {response.status_code} from {response.request.url}")
         try:
             body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise HarvestError(f"{response.request.url}: the answer is not JSON") from None
+        except orjson.JSONDecodeError as exc:
+            raise HarvestError(f"{response.request.url}: invalid JSON: {exc}") from None
         if not isinstance(body, dict):
             raise HarvestError(f"{response.request.url}: the answer is not a JSON object")
         return body
@@ -318,12 +322,16 @@ class SensorThingsHarvester(SourceHarvester):
                 newest = (last_time, last_value)
             url, params = page.get("@iot.nextLink"), None
             if url and url in visited:
-                yield Notice(f"datastream {ds_id}: the next link repeats {url}; paging stopped")
+                yield Notice(
+                    f"datastream {ds_id}: the next link repeats {url}; paging stopped",
+                    incomplete=True,
+                )
                 break
         if promised is not None and received < promised:
             yield Notice(
                 f"datastream {ds_id}: the server promised {promised} observations "
-                f"and delivered {received}"
+                f"and delivered {received}",
+                incomplete=True,
             )
         if received:
             log.info(

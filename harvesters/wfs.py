@@ -114,7 +114,10 @@ class WFSHarvester(SourceHarvester):
                 break
             first = page[0][0]
             if first is not None and first == previous_first:
-                yield Notice(f"feature type {name}: the service ignores startIndex; paging stopped")
+                yield Notice(
+                    f"feature type {name}: the service ignores startIndex; paging stopped",
+                    incomplete=True,
+                )
                 break
             previous_first = first
             for offset, (fid, geometry, properties) in enumerate(page, start=start + 1):
@@ -125,7 +128,8 @@ class WFSHarvester(SourceHarvester):
         if promised is not None and start < promised:
             yield Notice(
                 f"feature type {name}: the service promised {promised} features "
-                f"and delivered {start}"
+                f"and delivered {start}",
+                incomplete=True,
             )
 
     def _item(
@@ -159,7 +163,9 @@ class WFSHarvester(SourceHarvester):
         try:
             body = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            raise HarvestError(f"{self.endpoint}: GetFeature answer is not JSON: {exc}") from None
+            raise HarvestError(
+                f"{self.endpoint}: invalid JSON in the GetFeature answer: {exc}"
+            ) from None
         crs_name = ((body.get("crs") or {}).get("properties") or {}).get("name")
         tr = to_wgs84 or (gml.to_wgs84("EPSG:" + crs_name.rsplit(":", 1)[-1]) if crs_name else None)
         page: list[tuple[Any, Any, Any]] = []

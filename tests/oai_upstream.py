@@ -46,6 +46,8 @@ class OAIRepository:
     error: str | None = None
     """An OAI-PMH error code every ListRecords answers with."""
     list_sets: Path | None = None
+    loop: bool = False
+    """The last page hands out the first resumption token again."""
 
     def __post_init__(self) -> None:
         self.upstream.routes[PATH] = self._answer
@@ -99,6 +101,12 @@ class OAIRepository:
             parts.append(
                 f'<resumptionToken completeListSize="{size}" cursor="{start}">'
                 f"{html.escape(following)}</resumptionToken>"
+            )
+        elif start > 0 and self.loop:
+            again = f"{self.page}:{set_spec}|{since}"
+            parts.append(
+                f'<resumptionToken completeListSize="{size}" cursor="{start}">'
+                f"{html.escape(again)}</resumptionToken>"
             )
         elif start > 0:
             parts.append(f'<resumptionToken completeListSize="{size}" cursor="{start}"/>')

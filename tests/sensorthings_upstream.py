@@ -26,6 +26,8 @@ class SensorThingsStandIn:
         """Answer Observations newest first, ignoring ``$orderby``."""
         self.short_count = 0
         """Added to every ``@iot.count`` (a server that promises more than it has)."""
+        self.loop = False
+        """The last page's ``@iot.nextLink`` leads back to the first page."""
         upstream.routes[f"{ROOT}/Things"] = self._things
 
     @property
@@ -77,7 +79,10 @@ class SensorThingsStandIn:
         if skip + top < len(rows):
             following = {**query, "$skip": str(skip + top), "$top": str(top)}
             body["@iot.nextLink"] = self.upstream.url(parts.path) + "?" + urlencode(following)
-        data = json.dumps(body).encode()
+        elif self.loop and skip > 0:
+            first = {**query, "$skip": "0", "$top": str(top)}
+            body["@iot.nextLink"] = self.upstream.url(parts.path) + "?" + urlencode(first)
+        data = json.dumps(body, ensure_ascii=False).encode()  # UTF-8, as FROST-Server sends
         handler.send_response(200)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))

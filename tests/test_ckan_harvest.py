@@ -39,6 +39,8 @@ class FakePortal:
         self.packages = packages
         self.promise_extra = 0
         self.ignore_start = False
+        self.ascii = True
+        """Escape what is not ASCII (as CKAN does); False: UTF-8 (as DKAN does)."""
         self.queries: list[dict[str, list[str]]] = []
 
     def __call__(self, handler: Any) -> None:
@@ -55,7 +57,8 @@ class FakePortal:
                     "count": len(ordered) + self.promise_extra,
                     "results": ordered[start : start + rows],
                 },
-            }
+            },
+            ensure_ascii=self.ascii,
         ).encode()
         handler.send_response(200)
         handler.send_header("Content-Type", "application/json")

@@ -160,7 +160,11 @@ def test_resumption_tokens_are_followed_and_a_short_list_is_a_warning(
     assert (report.status, report.items) == ("ok", 8)
     pages = [r for r in repo.upstream.requests if "resumptionToken" in r]
     assert len(pages) == 2
-    assert report.warnings == ["archiv: the repository promised 10 records and delivered 8"]
+    assert report.warnings == [
+        "archiv: the repository promised 10 records and delivered 8",
+        "the source was not read to its end, so nothing was deleted: records missing from this "
+        "run stay until a complete run",
+    ]
 
 
 def test_incremental_runs_ask_from_the_last_run_and_remove_deleted_records(

@@ -30,7 +30,7 @@ class Upstream:
                 upstream.requests.append(self.path)
                 route = upstream.routes.get(self.path.split("?", 1)[0])
                 if route is not None:
-                    route(self)
+                    upstream.answer(self, route)
                     return
                 super().do_GET()
 
@@ -39,6 +39,10 @@ class Upstream:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def answer(self, handler: SimpleHTTPRequestHandler, route: Route) -> None:
+        """Answer a request with its route (a subclass may alter the answer on its way)."""
+        route(handler)
 
     def url(self, path: str) -> str:
         host, port = self.server.server_address[:2]

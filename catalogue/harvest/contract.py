@@ -4,7 +4,9 @@ A harvester reads lazily (pages followed to the end, files streamed), yields eac
 :class:`~catalogue.model.Dataset` before the items that belong to it, yields a
 :class:`~catalogue.model.Problem` for each record it has to skip, and raises for a source it
 cannot read at all. It yields a :class:`~catalogue.model.Notice` for what the data team should
-hear about (a source that delivered fewer records than it promised). It never writes to the index.
+hear about, marked ``incomplete`` when the source was not read to its end (a source that
+delivered fewer records than it promised, paging that loops): the run then deletes nothing.
+It never writes to the index.
 
 A source type that can list only what changed since its last successful run implements
 :class:`IncrementalHarvester`: the runner gives it the source's :class:`SourceState` and it

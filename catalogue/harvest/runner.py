@@ -1,7 +1,9 @@
 """A harvest run: every selected source in turn, each isolated from the others.
 
 A source that fails (unreachable, broken mid-way) is reported and leaves everything it had in
-the index in place; only a source read to its end has its vanished records deleted.
+the index in place; only a source read to its end has its vanished records deleted. A source
+whose harvester says it was not read to its end (an ``incomplete`` notice: paging that loops,
+fewer records than promised) keeps its records too, though its run succeeds.
 
 Incremental source types (:class:`~catalogue.harvest.contract.IncrementalHarvester`) read only
 what changed since their last successful run; their runs delete only what the source says it
@@ -116,6 +118,7 @@ def harvest_source(
     source_run = f"{run_id}:{source.name}"
     touched: list[str] = []
     deletions = _Deletions()
+    unread: list[str] = []  # what says the source was not read to its end
     state: SourceState | None = None
     log.info("harvest started", extra={"source": source.name, "type": source.type})
 
@@ -124,6 +127,8 @@ def harvest_source(
         for record in stream:
             if isinstance(record, Notice):
                 report.warnings.append(record.message)
+                if record.incomplete:
+                    unread.append(record.message)
                 log.warning(
                     "source notice", extra={"source": source.name, "notice": record.message}
                 )
@@ -171,7 +176,12 @@ def harvest_source(
             report.problem(Problem(record_id, reason))
         report.deleted = deletions.apply(index)
         touched.extend(deletions.datasets_touched())
-        if state is None or state.full:
+        if (state is None or state.full) and unread:
+            report.warnings.append(
+                "the source was not read to its end, so nothing was deleted: records missing "
+                "from this run stay until a complete run"
+            )
+        elif state is None or state.full:
             report.deleted += index.delete_stale(source.name, source_run)
         if state is not None:
             state.commit()
@@ -182,7 +192,9 @@ def harvest_source(
         log.error(
             "harvest failed",
             extra={"source": source.name, "error": report.error},
-            exc_info=not isinstance(exc, (CatalogueError, httpx.HTTPError, OSError)),
+            exc_info=not isinstance(
+                exc, (CatalogueError, httpx.HTTPError, OSError, UnicodeDecodeError)
+            ),
         )
     finally:
         if state is not None:
@@ -274,6 +286,39 @@ class _LazyStateStore:
 
 
 def _describe(exc: Exception) -> str:
+    """Why a source failed, in words for the data team (the log has the exception)."""
     if isinstance(exc, httpx.HTTPStatusError):
         return f"HTTP {exc.response.status_code} from {exc.request.url}"
+    if isinstance(exc, httpx.RequestError):
+        return _describe_request_error(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        encoding = exc.encoding.upper()
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        return (
+            f"the data is not valid {encoding} (byte 0x{byte}): it is in another encoding "
+            "than the one it declares or the source is configured with"
+        )
     return f"{type(exc).__name__}: {exc}"
+
+
+def _describe_request_error(exc: httpx.RequestError) -> str:
+    try:
+        url = str(exc.request.url)
+    except RuntimeError:  # raised without a request
+        url = "the server"
+    text = str(exc)
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"timed out connecting to {url} (harvest.timeout)"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out waiting for {url} (harvest.timeout)"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {url}: {text}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        if "complete message body" in text:
+            return f"the response from {url} was truncated: {text}"
+        if "without sending a response" in text:
+            return f"{url} closed the connection without answering"
+        return f"{url} closed the connection or broke the HTTP protocol: {text}"
+    if isinstance(exc, httpx.NetworkError) and "reset" in text.lower():
+        return f"connection reset by the server while reading {url}"
+    return f"the request to {url} failed: {type(exc).__name__}: {text}"
