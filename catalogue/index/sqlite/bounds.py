@@ -28,9 +28,13 @@ MAX_ROWS = 400_000
 MAX_COLLECTIONS = 8
 
 
+# the ``meta`` key counting the writes of a collection's items: this and its row number
+ITEMS_VERSION = "items:"
+
+
 def items_version_key(ds: int) -> str:
     """The ``meta`` key counting the writes of a collection's items."""
-    return f"items:{ds}"
+    return f"{ITEMS_VERSION}{ds}"
 
 
 @dataclass(frozen=True, slots=True)

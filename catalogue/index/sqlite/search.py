@@ -366,7 +366,30 @@ class ItemSearch(Search[T]):
 
         if self.bounds is not None and self.in_arrays():
             return self.run_in_arrays(self.bounds, converted)
+        q = self.query
+        if q.bbox is not None and q.result_type == "results" and not q.facets and not q.sort:
+            return self.run_in_one_pass(converted)
         return super().run(converted)
+
+    def run_in_one_pass(self, convert: Callable[[Sequence[Any]], T]) -> SearchResult[T]:
+        """A box in row order: the R*Tree is walked once for the row ids of every hit (their
+        number is the count), then the page's rows are read by row id — instead of walking it
+        once to count and again for the page."""
+        self.build()
+        q = self.query
+        try:
+            rids = [
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT i.rid {self.from_sql()} ORDER BY i.rid", list(self.params)
+                )
+            ]
+        except sqlite3.OperationalError as exc:
+            if "fts5" in str(exc) or "malformed MATCH" in str(exc):
+                raise QueryError(f"cannot search for {q.text!r}") from None
+            raise
+        records = [convert(row) for row in self.rows_by_rid(rids[q.offset : q.offset + q.limit])]
+        return SearchResult(records, len(rids), {})
 
     def in_arrays(self) -> bool:
         """Whether the hits can be found in the collection's bounds arrays: a box (not across

@@ -21,7 +21,7 @@ from catalogue.errors import (
 )
 from catalogue.index.protocol import CollectionInfo, UpsertStats
 from catalogue.index.sqlite import schema
-from catalogue.index.sqlite.bounds import BoundsCache, items_version_key
+from catalogue.index.sqlite.bounds import ITEMS_VERSION, BoundsCache, items_version_key
 from catalogue.index.sqlite.dataset_search import DATASET_FIELDS, DatasetSearch
 from catalogue.index.sqlite.facets import FacetColumns
 from catalogue.index.sqlite.ranked import RankedTexts
@@ -505,8 +505,9 @@ class SQLiteIndex:
     def _item_search(self, dataset_id: str, query: SearchQuery) -> ItemSearch[Any]:
         conn = self._conn()
         row = conn.execute(
-            "SELECT rid, derived, (SELECT value FROM meta WHERE key = 'generation'), item_count "
-            "FROM datasets WHERE id = ?",
+            "SELECT rid, derived, item_count, (SELECT value FROM meta WHERE key = 'generation'), "
+            f"(SELECT value FROM meta WHERE key = '{ITEMS_VERSION}' || d.rid) "
+            "FROM datasets d WHERE id = ?",
             (dataset_id,),
         ).fetchone()
         if row is None:
@@ -514,11 +515,8 @@ class SQLiteIndex:
         derived = orjson.loads(row[1])
         bounds = None
         if query.bbox is not None:
-            version = conn.execute(
-                "SELECT value FROM meta WHERE key = ?", (items_version_key(row[0]),)
-            ).fetchone()
-            state = (int(row[2]), int(version[0]) if version else 0)
-            bounds = self._bounds.get(conn, row[0], state, size=row[3])
+            state = (int(row[3]), int(row[4] or 0))
+            bounds = self._bounds.get(conn, row[0], state, size=row[2])
         fields = {name: kind for name, kind in derived.get("fields", [])}
         counts = getattr(self._local, "counts", None)
         if counts is None:
