@@ -223,13 +223,14 @@ class CKANHarvester(SourceHarvester):
             response = self.client.get(
                 url, params={"resource_id": resource_id, "limit": 1000, "offset": offset}
             )
-            body = response.json() if response.status_code < 400 else {}
+            problem = f"HTTP {response.status_code}"
+            try:
+                body = response.json() if response.status_code < 400 else {}
+            except ValueError as exc:
+                body, problem = {}, f"invalid JSON: {exc}"
             result = body.get("result") if isinstance(body, dict) and body.get("success") else None
             if not isinstance(result, dict):
-                yield Notice(
-                    f"datastore {resource_id}: not readable (HTTP {response.status_code})",
-                    incomplete=True,
-                )
+                yield Notice(f"datastore {resource_id}: not readable ({problem})", incomplete=True)
                 return
             if total is None:
                 total = result.get("total")

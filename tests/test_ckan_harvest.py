@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import SHARED_DATA
-from upstream import Upstream
+from upstream import Upstream, status
 
 from catalogue.harvest.runner import run_harvest
 from catalogue.index.sqlite import SQLiteIndex
@@ -232,4 +232,24 @@ def test_items_of_datastore_and_geojson_resources(tmp_path: Path) -> None:
     first = json.loads(PARKING.read_text())["features"][0]
     parking = index.get_item(dataset.id, "77aa00bb-" + first["id"])
     assert parking is not None and parking.geometry == first["geometry"]
+    index.close()
+
+
+def test_a_datastore_answering_broken_json_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    index = SQLiteIndex(tmp_path / "items.sqlite")
+    with Upstream(tmp_path) as upstream:
+        package = copy.deepcopy(recorded_packages()[0])
+        package["resources"] = [
+            {"id": "1fd5b3f3-aaaa", "url": upstream.url("x.csv"), "datastore_active": True}
+        ]
+        portal = FakePortal([package])
+        portal.url = upstream.url("")  # type: ignore[attr-defined]
+        upstream.routes["/api/3/action/package_search"] = portal
+        upstream.routes["/api/3/action/datastore_search"] = status(200, b'{"success": tru')
+        report = run_harvest(settings(tmp_path, portal, resource_items=True), index).sources[0]
+    assert report.status == "ok", report.error
+    assert any(
+        w.startswith("datastore 1fd5b3f3-aaaa: not readable (invalid JSON") for w in report.warnings
+    ), report.warnings
+    assert report.datasets == 1
     index.close()

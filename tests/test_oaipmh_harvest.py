@@ -151,6 +151,31 @@ def test_dublin_core_edm_and_lido_records_become_searchable_cultural_objects(
         assert [f["id"] for f in dated["features"]] == ["oai:bildindex:obj00154983"]
 
 
+def test_an_incremental_run_that_fell_short_is_read_again(
+    tmp_path: Path, repo: OAIRepository, index: SQLiteIndex
+) -> None:
+    repo.records = [Record(f"oai:x:{n}", "2024-01-01", dc(f"Objekt {n}")) for n in range(5)]
+    repo.now = "2024-06-01T12:00:00Z"
+    settings = settings_for(tmp_path, source("archiv", repo.url))
+    assert run_harvest(settings, index).sources[0].items == 5
+
+    repo.now = "2024-06-02T12:00:00Z"
+    repo.records = [
+        Record(f"oai:x:{n}", "2024-06-01T13:00:00Z", dc(f"Objekt {n} (korrigiert)"))
+        for n in range(5)
+    ]
+    repo.promise_extra = 1  # one changed record did not arrive
+    report = run_harvest(settings, index).sources[0]
+    assert report.status == "ok" and report.warnings[-1].startswith(
+        "the source was not read to its end, so the next run reads again"
+    )
+    repo.upstream.requests.clear()
+    repo.now, repo.promise_extra = "2024-06-03T12:00:00Z", 0
+    assert run_harvest(settings, index).sources[0].warnings == []
+    first = parse_qs(urlsplit(repo.upstream.requests[0]).query)
+    assert first["from"] == ["2024-06-01T12:00:00Z"]  # not the short run's clock
+
+
 def test_resumption_tokens_are_followed_and_a_short_list_is_a_warning(
     tmp_path: Path, repo: OAIRepository, index: SQLiteIndex
 ) -> None:
@@ -164,6 +189,8 @@ def test_resumption_tokens_are_followed_and_a_short_list_is_a_warning(
         "archiv: the repository promised 10 records and delivered 8",
         "the source was not read to its end, so nothing was deleted: records missing from this "
         "run stay until a complete run",
+        "the source was not read to its end, so the next run reads again from where this one "
+        "started",
     ]
 
 

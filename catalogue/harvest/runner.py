@@ -183,7 +183,13 @@ def harvest_source(
             )
         elif state is None or state.full:
             report.deleted += index.delete_stale(source.name, source_run)
-        if state is not None:
+        if state is not None and unread:
+            # what this run missed is asked for again: the next run starts where this one did
+            report.warnings.append(
+                "the source was not read to its end, so the next run reads again from where "
+                "this one started"
+            )
+        elif state is not None:
             state.commit()
         report.status = "ok"
     except Exception as exc:  # one source's failure must not stop the others
