@@ -16,6 +16,8 @@ T = TypeVar("T")
 
 MAX_LIMIT = 10_000
 MAX_OFFSET = 2**53
+MAX_INTEGER = 2**63 - 1
+"""The largest integer a filter may hold: both backends store 64-bit integers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +212,7 @@ def typed_value(name: str, kind: str | None, value: str) -> Any:
     the number 3), or a :class:`QueryError` saying what was expected."""
     try:
         if kind == "integer":
-            return int(value)
+            return check_integer(int(value), name)
         if kind == "number":
             return float(value)
     except ValueError:
@@ -219,4 +221,11 @@ def typed_value(name: str, kind: str | None, value: str) -> Any:
         if value.lower() not in ("true", "false", "1", "0"):
             raise QueryError(f"{name} expects true or false, got {value!r}")
         return value.lower() in ("true", "1")
+    return value
+
+
+def check_integer(value: int, name: str) -> int:
+    """``value``, or a :class:`QueryError` when no index can hold it."""
+    if not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+        raise QueryError(f"{name}: {value} is out of the 64-bit integer range")
     return value

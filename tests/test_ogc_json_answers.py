@@ -133,7 +133,13 @@ def test_accept_language_sets_content_language(http: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": "0"}, {"limit": "x"}, {"offset": "-1"}, {"bbox": "1,2,3"}, {"sortby": "nope"}],
+    [
+        {"limit": "0"},
+        {"limit": "x"},
+        {"offset": "-1"},
+        {"bbox": "1,2,3"},
+        {"sortby": "nope"},
+    ],
 )
 def test_bad_parameters_keep_pygeoapis_exception_body(
     http: httpx.Client, params: dict[str, str]
@@ -141,6 +147,15 @@ def test_bad_parameters_keep_pygeoapis_exception_body(
     answer = http.get(f"{OGC}/collections/sehenswuerdigkeiten/items", params=params)
     assert answer.status_code == 400
     assert answer.json()["code"] == "InvalidParameterValue"
+
+
+@pytest.mark.parametrize("params", [{"bezirk": "9" * 25}, {"filter": f"bezirk = -{'9' * 25}"}])
+def test_integers_no_index_holds_are_a_client_error(
+    http: httpx.Client, params: dict[str, str]
+) -> None:
+    answer = http.get(f"{OGC}/collections/sehenswuerdigkeiten/items", params=params)
+    assert answer.status_code == 400
+    assert "64-bit" in answer.json()["description"]
 
 
 def test_unknown_item_is_404(http: httpx.Client) -> None:

@@ -15,6 +15,7 @@ from pygeofilter import ast, values
 from pygeofilter.backends.evaluator import Evaluator, handle
 
 from catalogue.errors import QueryError
+from catalogue.query import check_integer
 
 
 class CQLValues(Evaluator):  # type: ignore[misc]
@@ -52,8 +53,11 @@ class CQLValues(Evaluator):  # type: ignore[misc]
         raise QueryError("arithmetic is not supported in filters")
 
     def adopt(self, node: Any, *sub_args: Any) -> Any:
-        # literals (str, int, float, bool, date, datetime, lists) pass through unchanged
-        if isinstance(node, (str, int, float, bool, date, datetime, list)) or node is None:
+        # literals (str, int, float, bool, date, datetime, lists) pass through unchanged, but
+        # an integer neither backend can hold is refused (SQLite would fail to bind it)
+        if isinstance(node, int) and not isinstance(node, bool):
+            return check_integer(node, "filter")
+        if isinstance(node, (str, bool, float, date, datetime, list)) or node is None:
             return node
         raise QueryError(f"unsupported filter element: {type(node).__name__}")
 
