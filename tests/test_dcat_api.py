@@ -225,6 +225,7 @@ def test_a_deleted_dataset_moves_the_catalogues_last_modified(tmp_path: Path) ->
         ("/dcat/catalog?page=0", {}, 400),
         ("/dcat/catalog?page=1&page_size=100000", {}, 400),
         ("/dcat/catalog?page=eins", {}, 400),
+        (f"/dcat/catalog?page={10**22}", {}, 400),
         ("/dcat/dataset/gibt-es-nicht", {}, 404),
         ("/dcat/dataset/gibt-es-nicht.ttl", {}, 404),
     ],

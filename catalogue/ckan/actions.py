@@ -20,7 +20,7 @@ from catalogue.ckan.search import FACETS, package_search
 from catalogue.errors import NotFoundError, QueryError
 from catalogue.index import Index
 from catalogue.model import Dataset
-from catalogue.query import SearchQuery, SortKey
+from catalogue.query import MAX_OFFSET, SearchQuery, SortKey
 from catalogue.settings import Settings
 
 ALL = 100_000
@@ -47,6 +47,8 @@ def _limit_offset(params: dict[str, Any], default: int = ALL) -> tuple[int, int]
         raise QueryError("limit and offset must be whole numbers") from None
     if limit < 0 or offset < 0:
         raise QueryError("limit and offset must not be negative")
+    if offset > MAX_OFFSET:
+        raise QueryError(f"offset must not exceed {MAX_OFFSET}")
     return min(limit, ALL), offset
 
 

@@ -11,7 +11,7 @@ from pygeofilter import ast
 
 from catalogue.ckan.packages import DCATDE_LICENCES, EU_THEMES
 from catalogue.errors import QueryError
-from catalogue.query import SearchQuery, SortKey
+from catalogue.query import MAX_OFFSET, SearchQuery, SortKey
 
 # CKAN field → (index field, how a CKAN value becomes an index value)
 FIELDS: dict[str, str] = {
@@ -124,6 +124,8 @@ def package_search(params: dict[str, object]) -> CKANSearch:
     start = _int(params.get("start"), "start", 0)
     if rows > MAX_ROWS:
         raise QueryError(f"rows: at most {MAX_ROWS}")
+    if start > MAX_OFFSET:
+        raise QueryError(f"start: at most {MAX_OFFSET}")
     facet_fields = _facet_fields(params.get("facet.field"))
     unknown = [f for f in facet_fields if f not in FACETS]
     if unknown:

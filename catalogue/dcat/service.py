@@ -20,7 +20,7 @@ from catalogue.dcat.serialize import RDFFormat, Serializer, load_context
 from catalogue.errors import NotFoundError, QueryError
 from catalogue.index import ChangeTime, Index
 from catalogue.model import Dataset
-from catalogue.query import SearchQuery, SortKey, parse_datetime
+from catalogue.query import MAX_OFFSET, SearchQuery, SortKey, parse_datetime
 from catalogue.settings import Settings
 
 log = logging.getLogger("catalogue.dcat")
@@ -176,6 +176,8 @@ def parse_page(params: dict[str, str], default_size: int, max_size: int) -> Page
         raise QueryError("page and page_size start at 1")
     if size > max_size:
         raise QueryError(f"page_size must be at most {max_size}")
+    if (number - 1) * size > MAX_OFFSET:
+        raise QueryError("page is beyond any catalogue")
     return Page(number, size)
 
 
