@@ -139,6 +139,8 @@ def test_accept_language_sets_content_language(http: httpx.Client) -> None:
         {"offset": "-1"},
         {"bbox": "1,2,3"},
         {"sortby": "nope"},
+        {"sortby": "name,"},
+        {"sortby": ",,", "f": "html"},
     ],
 )
 def test_bad_parameters_keep_pygeoapis_exception_body(

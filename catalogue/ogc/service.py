@@ -223,8 +223,10 @@ class OGCService:
             )
 
         async def items(request: Request) -> Response:
-            if request.query_params.get("sortby", None) == "":
-                return invalid_parameter("sortby must name at least one property")
+            sortby = request.query_params.get("sortby", None)
+            # pygeoapi fails (500) on an empty name in the list
+            if sortby is not None and "" in (part.strip() for part in sortby.split(",")):
+                return invalid_parameter("sortby must name a property in each place")
             name = request.path_params["collection_id"]
             fast = await asyncio.to_thread(self.fast().items, request, name)
             if fast is not None:
