@@ -160,6 +160,17 @@ def test_integers_no_index_holds_are_a_client_error(
     assert "64-bit" in answer.json()["description"]
 
 
+def test_an_empty_page_as_json_ld(http: httpx.Client) -> None:
+    url = f"{OGC}/collections/sehenswuerdigkeiten/items"
+    answer = http.get(url, params={"f": "jsonld", "offset": "100000"})
+    assert answer.status_code == 200
+    assert answer.json()["features"] == []
+    full = http.get(url, params={"f": "jsonld", "limit": "3"}).json()
+    assert [f["@id"].rsplit("/", 1)[-1] for f in full["features"]] == [
+        f["id"] for f in http.get(url, params={"limit": "3"}).json()["features"]
+    ]
+
+
 def test_unknown_item_is_404(http: httpx.Client) -> None:
     answer = http.get(f"{OGC}/collections/sehenswuerdigkeiten/items/nope", params={"f": "json"})
     assert answer.status_code == 404
