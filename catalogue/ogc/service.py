@@ -86,6 +86,7 @@ class OGCService:
         self._api: API | None = None
         self._items_api: API | None = None
         self._fast: FastItems | None = None
+        self._openapi: dict[str, Any] = {}
         self._generation: int | None = None
         self._lock = threading.Lock()
         register_index(self.key, index)
@@ -126,6 +127,11 @@ class OGCService:
         self.api()
         return self._fast  # type: ignore[return-value]
 
+    def openapi(self) -> dict[str, Any]:
+        """pygeoapi's OpenAPI document of the index's current generation."""
+        self.api()
+        return self._openapi
+
     def _build(self) -> None:
         config = offline.apply(pygeoapi_config(self.settings, self.index, self.key), self.settings)
         openapi = get_oas(config, fail_on_invalid_collection=False)
@@ -145,6 +151,7 @@ class OGCService:
             },
         }
         self._api, self._items_api = api, items_api
+        self._openapi = openapi
         self._fast = FastItems(config, self.index)
         log.info("OGC API rebuilt", extra={"collections": len(config["resources"])})
 

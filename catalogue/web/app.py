@@ -28,6 +28,7 @@ from catalogue.portal import Portal
 from catalogue.settings import Settings
 from catalogue.web.admin import HarvestRuns
 from catalogue.web.guards import BodyTooLarge, Guards
+from catalogue.web.openapi import APIDocument
 
 log = logging.getLogger("catalogue.web")
 
@@ -56,6 +57,13 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
         )
 
     runs = HarvestRuns(settings, index)
+    document = APIDocument(settings)
+
+    async def openapi(request: Request) -> Response:
+        source = await asyncio.to_thread(ogc.openapi)
+        return Response(
+            document.json(source), media_type="application/vnd.oai.openapi+json;version=3.0"
+        )
 
     async def catalogue_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CatalogueError)
@@ -104,6 +112,7 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/health", health),
+            Route("/openapi.json", openapi),
             Route("/harvest/runs", runs.recent, methods=["GET"]),
             Route("/harvest/runs", runs.start, methods=["POST"]),
             Mount("/ogc", routes=ogc.routes()),
