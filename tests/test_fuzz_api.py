@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 import httpx
-import pytest
 import schemathesis
 from conftest import ROOT, LiveServer
 
