@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from catalogue.index import Index
-from catalogue.ogc import offline
+from catalogue.ogc import offline, translated_config
 from catalogue.ogc.config import pygeoapi_config
 from catalogue.ogc.items_json import FastItems, invalid_parameter
 from catalogue.ogc.providers import register_index, unregister_index
@@ -90,6 +90,7 @@ class OGCService:
         self._generation: int | None = None
         self._lock = threading.Lock()
         register_index(self.key, index)
+        translated_config.install()
         # pygeoapi logs every client error (a bad bbox …) with a traceback at ERROR level;
         # call() logs what pygeoapi answers with 5xx instead.
         logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
