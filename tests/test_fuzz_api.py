@@ -16,6 +16,8 @@ import httpx
 import schemathesis
 from conftest import ROOT, LiveServer
 
+from catalogue.ckan.actions import ACTIONS
+
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from fuzz_api import fuzz  # noqa: E402
 
@@ -58,6 +60,8 @@ def test_the_document_describes_every_api_offline(http: httpx.Client, demo: Live
         "/health",
     ):
         assert path in paths, path
+    actions = {p.rsplit("/", 1)[1] for p in paths if p.startswith("/api/3/action/")}
+    assert actions == set(ACTIONS)
     # pygeoapi's processes' results and OPTIONS are not routed by this app
     assert "/ogc/jobs/{jobId}/results" not in paths
     assert not any("options" in item for item in paths.values())
