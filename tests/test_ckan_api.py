@@ -132,6 +132,10 @@ def test_errors_as_ckan_reports_them(ckan: RemoteCKAN, backend_demo: LiveServer)
         ckan.action.package_search(fq="unbekannt:x")
     with pytest.raises(ValidationError):
         ckan.action.package_search(sort="title sideways")
+    with pytest.raises(ValidationError):
+        ckan.action.package_search(start=10**22)
+    with pytest.raises(ValidationError):
+        ckan.action.package_list(offset=10**22)
     unknown = httpx.get(f"{backend_demo.url}/api/3/action/package_delete")
     assert unknown.status_code == 400 and unknown.json()["success"] is False
     broken = httpx.post(f"{backend_demo.url}/api/action/package_search", content=b"{not json")

@@ -225,8 +225,10 @@ def test_a_deleted_dataset_moves_the_catalogues_last_modified(tmp_path: Path) ->
         ("/dcat/catalog?page=0", {}, 400),
         ("/dcat/catalog?page=1&page_size=100000", {}, 400),
         ("/dcat/catalog?page=eins", {}, 400),
+        (f"/dcat/catalog?page={10**22}", {}, 400),
         ("/dcat/dataset/gibt-es-nicht", {}, 404),
         ("/dcat/dataset/gibt-es-nicht.ttl", {}, 404),
+        ("/dcat/dataset/gibt%0Aes-nicht", {}, 404),
     ],
 )
 def test_bad_requests_get_a_clear_error(

@@ -133,7 +133,15 @@ def test_accept_language_sets_content_language(http: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": "0"}, {"limit": "x"}, {"offset": "-1"}, {"bbox": "1,2,3"}, {"sortby": "nope"}],
+    [
+        {"limit": "0"},
+        {"limit": "x"},
+        {"offset": "-1"},
+        {"bbox": "1,2,3"},
+        {"sortby": "nope"},
+        {"sortby": "name,"},
+        {"sortby": ",,", "f": "html"},
+    ],
 )
 def test_bad_parameters_keep_pygeoapis_exception_body(
     http: httpx.Client, params: dict[str, str]
@@ -141,6 +149,24 @@ def test_bad_parameters_keep_pygeoapis_exception_body(
     answer = http.get(f"{OGC}/collections/sehenswuerdigkeiten/items", params=params)
     assert answer.status_code == 400
     assert answer.json()["code"] == "InvalidParameterValue"
+
+
+@pytest.mark.parametrize("params", [{"bezirk": "9" * 25}, {"filter": f"bezirk = -{'9' * 25}"}])
+def test_integers_no_index_holds_match_nothing(http: httpx.Client, params: dict[str, str]) -> None:
+    answer = http.get(f"{OGC}/collections/sehenswuerdigkeiten/items", params=params)
+    assert answer.status_code == 200
+    assert answer.json()["numberMatched"] == 0
+
+
+def test_an_empty_page_as_json_ld(http: httpx.Client) -> None:
+    url = f"{OGC}/collections/sehenswuerdigkeiten/items"
+    answer = http.get(url, params={"f": "jsonld", "offset": "100000"})
+    assert answer.status_code == 200
+    assert answer.json()["features"] == []
+    full = http.get(url, params={"f": "jsonld", "limit": "3"}).json()
+    assert [f["@id"].rsplit("/", 1)[-1] for f in full["features"]] == [
+        f["id"] for f in http.get(url, params={"limit": "3"}).json()["features"]
+    ]
 
 
 def test_unknown_item_is_404(http: httpx.Client) -> None:

@@ -4,9 +4,11 @@ come from the catalogue's own copies, the base map from the configured tiles (no
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
+from conftest import LiveServer, demo_settings, free_port
 
 from catalogue.ogc.offline import offline_template
 
@@ -50,3 +52,18 @@ def test_a_tag_without_a_local_copy_is_left_out() -> None:
         '<link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css"/>\n\n'
         '<a href="https://pygeoapi.io">About</a>'
     )
+
+
+def test_each_app_renders_its_pages_with_its_own_configuration(
+    demo: LiveServer, demo_dir: Path
+) -> None:
+    """pygeoapi keeps one translated configuration per language for the whole process; two apps
+    (or one rebuilt after a harvest) must not show each other's."""
+    with LiveServer(demo_settings(demo_dir, free_port())) as other:
+        for server in (demo, other, demo):
+            page = httpx.get(
+                f"{server.url}/ogc/collections/sehenswuerdigkeiten/items",
+                params={"f": "html", "lang": "de-DE"},
+            ).text
+            styles = re.findall(r"href=\"([^\"]+/static/css/default\.css)", page)
+            assert styles == [f"{server.url}/ogc/static/css/default.css"]

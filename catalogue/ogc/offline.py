@@ -7,6 +7,8 @@ serves itself (installed by ``npm ci`` in ``catalogue/portal``, served under
 ``/static/vendor/``); what has no local copy is left out. The folder is given to pygeoapi as
 ``server.templates.path``, which overrides its templates file by file. The base map is the
 portal's ``tile_url``; without one the maps show the data alone.
+
+The same folder holds the templates whose output pygeoapi gets wrong, replaced (``REPLACED``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,17 @@ REWRITES: tuple[tuple[str, str], ...] = (
 _FOREIGN_TAG = re.compile(
     r"<(script|link)\b[^>]*(src|href)=[\"']https?://[^\"']+[\"'][^>]*>(\s*</script>)?", re.I
 )
+# pygeoapi's JSON-LD list of items is written as text: a page without features ends in a
+# trailing comma (not JSON), and ids are HTML-escaped. The same document, serialized as JSON.
+_ITEMS_JSONLD = """\
+{%- set features = [] -%}
+{%- for ft in data.features -%}
+{%- set _ = features.append({"@type": ft.type, "@id": ft["@id"]}) -%}
+{%- endfor -%}
+{{ to_json({"@context": data["@context"], "type": "FeatureCollection", "@id": data["@id"],
+            "features": features}, config.server.pretty_print) | safe }}
+"""
+REPLACED = {"collections/items/index.jsonld": _ITEMS_JSONLD}
 _CONDITIONAL = re.compile(r"<!--\[if[^\]]*\]>.*?<!\[endif\]-->", re.S)
 
 
@@ -51,7 +64,8 @@ def offline_template(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def offline_templates() -> Path:
-    """A folder with the rewritten copies of the templates that load from elsewhere."""
+    """A folder with the rewritten copies of the templates that load from elsewhere, and the
+    replaced ones."""
     target = Path(tempfile.mkdtemp(prefix="ouc-pygeoapi-templates-"))
     for source in TEMPLATES.rglob("*.html"):
         text = source.read_text(encoding="utf-8")
@@ -60,6 +74,10 @@ def offline_templates() -> Path:
             path = target / source.relative_to(TEMPLATES)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(rewritten, encoding="utf-8")
+    for name, text in REPLACED.items():
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
     return target
 
 

@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from catalogue.index import Index
-from catalogue.ogc import offline
+from catalogue.ogc import offline, translated_config
 from catalogue.ogc.config import pygeoapi_config
 from catalogue.ogc.items_json import FastItems, invalid_parameter
 from catalogue.ogc.providers import register_index, unregister_index
@@ -86,9 +86,11 @@ class OGCService:
         self._api: API | None = None
         self._items_api: API | None = None
         self._fast: FastItems | None = None
+        self._openapi: dict[str, Any] = {}
         self._generation: int | None = None
         self._lock = threading.Lock()
         register_index(self.key, index)
+        translated_config.install()
         # pygeoapi logs every client error (a bad bbox …) with a traceback at ERROR level;
         # call() logs what pygeoapi answers with 5xx instead.
         logging.getLogger("pygeoapi").setLevel(logging.CRITICAL)
@@ -126,6 +128,11 @@ class OGCService:
         self.api()
         return self._fast  # type: ignore[return-value]
 
+    def openapi(self) -> dict[str, Any]:
+        """pygeoapi's OpenAPI document of the index's current generation."""
+        self.api()
+        return self._openapi
+
     def _build(self) -> None:
         config = offline.apply(pygeoapi_config(self.settings, self.index, self.key), self.settings)
         openapi = get_oas(config, fail_on_invalid_collection=False)
@@ -145,6 +152,7 @@ class OGCService:
             },
         }
         self._api, self._items_api = api, items_api
+        self._openapi = openapi
         self._fast = FastItems(config, self.index)
         log.info("OGC API rebuilt", extra={"collections": len(config["resources"])})
 
@@ -223,8 +231,10 @@ class OGCService:
             )
 
         async def items(request: Request) -> Response:
-            if request.query_params.get("sortby", None) == "":
-                return invalid_parameter("sortby must name at least one property")
+            sortby = request.query_params.get("sortby", None)
+            # pygeoapi fails (500) on an empty name in the list
+            if sortby is not None and "" in (part.strip() for part in sortby.split(",")):
+                return invalid_parameter("sortby must name a property in each place")
             name = request.path_params["collection_id"]
             fast = await asyncio.to_thread(self.fast().items, request, name)
             if fast is not None:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -27,6 +28,7 @@ from catalogue.portal import Portal
 from catalogue.settings import Settings
 from catalogue.web.admin import HarvestRuns
 from catalogue.web.guards import BodyTooLarge, Guards
+from catalogue.web.openapi import APIDocument
 
 log = logging.getLogger("catalogue.web")
 
@@ -55,6 +57,13 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
         )
 
     runs = HarvestRuns(settings, index)
+    document = APIDocument(settings)
+
+    async def openapi(request: Request) -> Response:
+        source = await asyncio.to_thread(ogc.openapi)
+        return Response(
+            document.json(source), media_type="application/vnd.oai.openapi+json;version=3.0"
+        )
 
     async def catalogue_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CatalogueError)
@@ -81,6 +90,17 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
         if own_index:
             index.close()
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        # no route matched (404), or not with this method (405): Starlette would answer in
+        # plain text; every other error of the APIs is JSON
+        assert isinstance(exc, HTTPException)
+        code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HTTPError")
+        return JSONResponse(
+            {"code": code, "description": exc.detail},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
     async def body_too_large(request: Request, exc: Exception) -> Response:
         return JSONResponse({"code": "PayloadTooLarge", "description": str(exc)}, status_code=413)
 
@@ -92,6 +112,7 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/health", health),
+            Route("/openapi.json", openapi),
             Route("/harvest/runs", runs.recent, methods=["GET"]),
             Route("/harvest/runs", runs.start, methods=["POST"]),
             Mount("/ogc", routes=ogc.routes()),
@@ -102,6 +123,7 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
         middleware=middleware,
         exception_handlers={
             CatalogueError: catalogue_error,
+            HTTPException: http_error,
             BodyTooLarge: body_too_large,
             Exception: unexpected_error,
         },
