@@ -23,6 +23,7 @@ from conftest import engine_settings
 from test_sqlite_index import dataset, point
 
 from catalogue.cli import main
+from catalogue.errors import IndexBackendError
 from catalogue.index import open_index
 from catalogue.index.drift import check, repair
 from catalogue.index.sqlite import SQLiteIndex
@@ -336,3 +337,80 @@ def test_a_reindex_killed_midway_leaves_the_aliases_on_the_complete_old_indices(
         for name in httpx.get(f"{opensearch_url}/_cat/indices/{prefix}-*?h=index").text.split():
             httpx.delete(f"{opensearch_url}/{name}")
         engine.close()
+
+
+class BusyProxy:
+    """Forwards every request to the engine, except that the first ``busy`` bulk requests are
+    answered 429 as an engine with a tripped memory breaker answers them."""
+
+    def __init__(self, upstream: str, busy: int) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.busy = busy
+        self.refused = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.split("?")[0].endswith("/_bulk") and proxy.refused < proxy.busy:
+                    proxy.refused += 1
+                    error = {
+                        "type": "circuit_breaking_exception",
+                        "reason": "[parent] Data too large",
+                    }
+                    self.answer(
+                        429,
+                        orjson.dumps({"error": {**error, "root_cause": [error]}, "status": 429}),
+                    )
+                    return
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "content-length")
+                }
+                answer = httpx.request(
+                    self.command, upstream + self.path, content=body, headers=headers, timeout=60
+                )
+                self.answer(answer.status_code, answer.content, answer.headers.get("content-type"))
+
+            def answer(
+                self, status: int, data: bytes, kind: str | None = "application/json"
+            ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind or "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_busy_engine_is_written_to_again_after_a_wait(opensearch_url: str) -> None:
+    proxy = BusyProxy(opensearch_url, busy=2)
+    index: Any = open_index(engine_settings(proxy.url))
+    try:
+        started = time.monotonic()
+        fill(index, 50)
+        assert proxy.refused == 2 and time.monotonic() - started >= 1.5  # waited 0.5 s + 1 s
+        assert index.search_items("src", SearchQuery(limit=0)).number_matched == 50
+        proxy.refused, proxy.busy = 0, 100  # stays busy: the write fails after its waits
+        with pytest.raises(IndexBackendError, match="HTTP 429"):
+            index.upsert([dataset("other", "other")], run_id="r2")
+        assert proxy.refused == 6
+    finally:
+        proxy.busy = 0
+        index.drop()
+        index.close()
+        proxy.close()

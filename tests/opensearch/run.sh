@@ -9,7 +9,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 port="${OPENSEARCH_PORT:-9250}"
 lib="${OPENSEARCH_LIB:-${XDG_CACHE_HOME:-$HOME/.cache}/open-urban-catalogue/opensearch-2.19.1.0}"
 base="${OPENSEARCH_BASE:-${TMPDIR:-/tmp}/ouc-opensearch-$port}"
-heap="${OPENSEARCH_HEAP:-768m}"
+heap="${OPENSEARCH_HEAP:-1g}"
 pidfile="$base.pid"
 
 start() {
@@ -26,7 +26,7 @@ start() {
     rm -rf "$base"
     mkdir -p "$base"
     # the runner's HTTP port is base + node number (1)
-    nohup java -Xms"$heap" -Xmx"$heap" -XX:+UseSerialGC -Djava.awt.headless=true \
+    nohup java -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -Djava.awt.headless=true \
       -cp "$lib/*" org.codelibs.opensearch.runner.OpenSearchRunner \
       -basePath "$base" -numOfNode 1 -baseHttpPort "$((port - 1))" -clusterName "ouc-test-$port" \
       </dev/null >"$base.log" 2>&1 &

@@ -10,6 +10,7 @@ not answer in time an :class:`~catalogue.errors.IndexUnavailableError`.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from abc import ABC, abstractmethod
@@ -25,6 +26,16 @@ from catalogue.errors import (
 
 if TYPE_CHECKING:
     from catalogue.index.search_engine.settings import EngineSettings
+
+log = logging.getLogger("catalogue.index.search_engine")
+
+BUSY_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)
+"""Seconds waited before sending a bulk request again that the engine refused as busy."""
+
+
+class EngineBusyError(IndexBackendError):
+    """The engine asked to be sent less for a while (HTTP 429: a full write queue, a memory
+    circuit breaker)."""
 
 
 class EngineClient(ABC):
@@ -147,10 +158,23 @@ class EngineClient(ABC):
     @abstractmethod
     def count(self, index: str, query: dict[str, Any]) -> int: ...
 
-    @abstractmethod
     def bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
         """One ``_bulk`` request (action and source lines); per-document errors are in the
-        answer, not raised."""
+        answer, not raised. An engine that answers busy (429) is asked again after a wait that
+        doubles, five times, before the write fails."""
+        for wait in (*BUSY_WAITS, None):
+            try:
+                return self.send_bulk(operations)
+            except EngineBusyError as exc:
+                if wait is None:
+                    raise
+                log.warning("search engine busy, writing again", extra={"wait_s": wait, "why": exc})
+                time.sleep(wait)
+        raise AssertionError("unreachable")
+
+    @abstractmethod
+    def send_bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        """One ``_bulk`` request, once."""
 
     @abstractmethod
     def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
@@ -170,7 +194,8 @@ its limit between steps of work, and the answer has to travel)."""
 
 
 def refused(action: str, status: int | str, reason: Any) -> IndexBackendError:
-    return IndexBackendError(f"the search engine refused to {action} (HTTP {status}): {reason}")
+    kind = EngineBusyError if status == 429 else IndexBackendError
+    return kind(f"the search engine refused to {action} (HTTP {status}): {reason}")
 
 
 def first_reason(error: Any) -> str:

@@ -141,7 +141,7 @@ class ElasticsearchClient(EngineClient):
         with self._calls("search"):
             return int(self.client.count(index=index, query=query)["count"])
 
-    def bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    def send_bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
         with self._calls("write documents"):
             return dict(self.slow.bulk(operations=operations))
 

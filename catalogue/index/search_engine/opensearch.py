@@ -155,7 +155,7 @@ class OpenSearchClient(EngineClient):
         with self._calls("search"):
             return int(self.client.count(index=index, body={"query": query})["count"])
 
-    def bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    def send_bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
         with self._calls("write documents"):
             return dict(self.client.bulk(body=operations, request_timeout=self.long_timeout))
 
