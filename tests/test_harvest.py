@@ -329,6 +329,28 @@ def test_local_files_only_from_allowed_folders(tmp_path: Path, index: SQLiteInde
     assert index.source_counts().keys() == {"ok"}
 
 
+def test_a_redirect_cannot_lead_to_a_local_file(tmp_path: Path, index: SQLiteIndex) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text("lat,lon,name\n51.2,6.7,geheim-5d1e\n")
+
+    def to_file(handler: Any) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", f"file://{secret}")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    with Upstream(tmp_path) as upstream:
+        upstream.routes["/data.csv"] = to_file
+        settings = settings_for(
+            tmp_path, {"name": "moved", "type": "csv", "url": upstream.url("data.csv")}
+        )
+        (source,) = run_harvest(settings, index).sources
+    assert source.status == "failed" and "file" in (source.error or ""), source.error
+    assert "geheim" not in (source.error or "")
+    assert index.search_datasets(SearchQuery(text="geheim")).number_matched == 0
+    assert index.source_counts() == {}
+
+
 def test_more_folders_can_be_allowed(tmp_path: Path, index: SQLiteIndex) -> None:
     settings = settings_from_dict(
         {
