@@ -12,8 +12,8 @@ import numpy as np
 from catalogue.errors import QueryError
 from catalogue.index.sqlite.cql import Column
 from catalogue.index.sqlite.facets import FacetColumns
-from catalogue.index.sqlite.ranked import RankedTexts
 from catalogue.index.sqlite.search import Search, T, fts_expression
+from catalogue.index.sqlite.text_hits import TextHits, ranked_datasets
 from catalogue.query import Field, SearchQuery, SearchResult
 
 DATASET_FIELDS: tuple[Field, ...] = (
@@ -70,19 +70,19 @@ class DatasetSearch(Search[T]):
         conn: sqlite3.Connection,
         query: SearchQuery,
         facet_columns: FacetColumns | None = None,
-        ranked: RankedTexts | None = None,
+        text_hits: TextHits | None = None,
     ) -> None:
         super().__init__(conn, query, facet_columns)
-        self.ranked = ranked
+        self.text_hits = text_hits
 
     def run(self, convert: Callable[[Sequence[Any]], T]) -> SearchResult[T]:
         q = self.query
         expression = fts_expression(q.text) if q.text else None
-        if self.ranked is None or expression is None or q.sort:
+        if self.text_hits is None or expression is None or q.sort:
             return super().run(convert)
         # in relevance order: the ranked text hits, less those other conditions exclude
         try:
-            hits = self.ranked.get(self.conn, self.generation(), expression)
+            hits = ranked_datasets(self.text_hits, self.conn, self.generation(), expression)
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc) or "malformed MATCH" in str(exc):
                 raise QueryError(f"cannot search for {q.text!r}") from None

@@ -17,6 +17,7 @@ from catalogue.index.sqlite.bounds import Bounds
 from catalogue.index.sqlite.cql import Column, CQLToSQL
 from catalogue.index.sqlite.facets import FacetColumn, FacetColumns
 from catalogue.index.sqlite.rows import OPEN_END, OPEN_START
+from catalogue.index.sqlite.text_hits import TextHits, collection_matches
 from catalogue.query import (
     FacetValue,
     SearchQuery,
@@ -182,8 +183,7 @@ class Search(ABC, Generic[T]):
             hits: np.ndarray | None = None
             if self.query.facets and self.where:
                 # the hits are read once: their number is the count, their row ids the facets' mask
-                rows = self.hit_rows(base, params)
-                hits = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                hits = self.hit_ids(base, params)
                 matched = len(hits)
             else:
                 known = self.known_count()
@@ -240,6 +240,11 @@ class Search(ABC, Generic[T]):
     def known_count(self) -> int | None:
         """How many records match, when that is known without counting."""
         return None
+
+    def hit_ids(self, base: str, params: list[Any]) -> np.ndarray:
+        """The row ids of every hit, as an array."""
+        rows = self.hit_rows(base, params)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def hit_rows(self, base: str, params: list[Any]) -> list[Any]:
         """The row ids of every hit."""
@@ -299,12 +304,15 @@ class ItemSearch(Search[T]):
         facet_columns: FacetColumns | None = None,
         counts: dict[int, tuple[tuple[int, int], int]] | None = None,
         bounds: Bounds | None = None,
+        text_hits: tuple[tuple[int, int], TextHits] | None = None,
     ) -> None:
         super().__init__(conn, query, facet_columns)
         self.counts = counts
         self.bounds = bounds
+        self.text_hits = text_hits
         self.as_features = False
         self.fts_match: str | None = None
+        self.fts_expr: str | None = None
         self.ds = ds
         self.dataset_id = dataset_id
         self.fields = fields
@@ -330,6 +338,13 @@ class ItemSearch(Search[T]):
 
     def scope(self) -> tuple[str, str, list[Any]]:
         return f"items:{self.ds}", "i.ds = ?", [self.ds]
+
+    def hit_ids(self, base: str, params: list[Any]) -> np.ndarray:
+        if self.fts_expr is not None and len(self.where) == 2 and self.text_hits is not None:
+            # a text query alone: its matches as kept for the collection's state
+            state, kept = self.text_hits
+            return collection_matches(kept, self.conn, state, self.ds, self.fts_expr)
+        return super().hit_ids(base, params)
 
     def hit_rows(self, base: str, params: list[Any]) -> list[Any]:
         if self.fts_match is not None and len(self.where) == 2:
@@ -418,13 +433,17 @@ class ItemSearch(Search[T]):
                 ).fetchall()
                 hits = np.union1d(hits, np.array([r[0] for r in rows], dtype=np.int64))
             expr = fts_expression(q.text) if q.text else None
-            if expr is not None:
+            if expr is not None and self.text_hits is not None:
+                state, kept = self.text_hits
+                matches = collection_matches(kept, self.conn, state, self.ds, expr)
+                hits = np.intersect1d(hits, matches, assume_unique=True)
+            elif expr is not None:
                 rows = self.conn.execute(
                     "SELECT rowid FROM items_fts WHERE items_fts MATCH ?",
                     (f"ds : {self.ds} AND text : ({expr})",),
                 ).fetchall()
-                text_hits = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-                hits = np.intersect1d(hits, text_hits, assume_unique=True)
+                matches = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                hits = np.intersect1d(hits, matches, assume_unique=True)
             records: list[T] = []
             if q.result_type == "results":
                 records = [convert(row) for row in self.rows_of(hits)]
@@ -476,6 +495,7 @@ class ItemSearch(Search[T]):
         expr = fts_expression(text)
         if expr is None:
             return
+        self.fts_expr = expr
         self.fts_match = f"ds : {self.ds} AND text : ({expr})"
         self.add("i.rid IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", self.fts_match)
         self.rowid_filtered = True

@@ -24,7 +24,6 @@ from catalogue.index.sqlite import schema
 from catalogue.index.sqlite.bounds import ITEMS_VERSION, BoundsCache, items_version_key
 from catalogue.index.sqlite.dataset_search import DATASET_FIELDS, DatasetSearch
 from catalogue.index.sqlite.facets import FacetColumns
-from catalogue.index.sqlite.ranked import RankedTexts
 from catalogue.index.sqlite.rows import (
     OPEN_END,
     OPEN_START,
@@ -37,6 +36,7 @@ from catalogue.index.sqlite.rows import (
     unpack,
 )
 from catalogue.index.sqlite.search import ItemSearch
+from catalogue.index.sqlite.text_hits import TextHits
 from catalogue.model import Dataset, Item, utc_now
 from catalogue.query import Field, SearchQuery, SearchResult
 
@@ -74,7 +74,7 @@ class SQLiteIndex:
         self._bulk_loading: set[int] = set()
         self._facet_columns = FacetColumns()
         self._bounds = BoundsCache()
-        self._ranked = RankedTexts()
+        self._text_hits = TextHits()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = schema.connect(self.path)
@@ -484,7 +484,7 @@ class SQLiteIndex:
 
     def search_datasets(self, query: SearchQuery) -> SearchResult[Dataset]:
         search: DatasetSearch[Dataset] = DatasetSearch(
-            self._conn(), query, self._facet_columns, self._ranked
+            self._conn(), query, self._facet_columns, self._text_hits
         )
         with self._time_limit():
             return search.run(dataset_from_row)
@@ -514,8 +514,8 @@ class SQLiteIndex:
             raise NotFoundError(f"no collection {dataset_id!r}")
         derived = orjson.loads(row[1])
         bounds = None
+        state = (int(row[3]), int(row[4] or 0))
         if query.bbox is not None:
-            state = (int(row[3]), int(row[4] or 0))
             bounds = self._bounds.get(conn, row[0], state, size=row[2])
         fields = {name: kind for name, kind in derived.get("fields", [])}
         counts = getattr(self._local, "counts", None)
@@ -531,6 +531,7 @@ class SQLiteIndex:
             self._facet_columns,
             counts,
             bounds,
+            (state, self._text_hits),
         )
 
     def collections(self) -> list[CollectionInfo]:
