@@ -16,7 +16,7 @@ from catalogue.errors import NotFoundError, QueryError
 from catalogue.index import Index
 from catalogue.index.sqlite import SQLiteIndex
 from catalogue.index.sqlite.bounds import BoundsCache
-from catalogue.index.sqlite.dataset_search import DatasetSearch
+from catalogue.index.sqlite.dataset_search import SORT_BY_INDEX_FROM, DatasetSearch
 from catalogue.model import Dataset, Item, Provenance
 from catalogue.query import (
     SearchQuery,
@@ -632,3 +632,41 @@ def test_kept_item_text_matches_follow_writes_of_their_collection(index: SQLiteI
     assert index.search_items("src", in_box).number_matched == 51  # in SQL while written
     time.sleep(2.1)  # settled: from the bounds arrays and the matches kept for the new state
     assert index.search_items("src", in_box).number_matched == 51
+
+
+def test_many_hits_sorted_by_an_indexed_key_page_as_a_full_sort_would(
+    index: SQLiteIndex,
+) -> None:
+    """Past SORT_BY_INDEX_FROM hits a page sorted by modified or title walks that index."""
+    rng = random.Random(3)
+    records = [
+        dataset(
+            f"s{i}",
+            f"s{i}",
+            title=rng.choice(["Bäume", "Radwege", "Ämter", "Parken"]) + f" {rng.randint(0, 50)}",
+            modified=rng.choice([None, f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"]),
+            themes=(rng.choice(["TRAN", "ENVI"]),),
+        )
+        for i in range(2 * SORT_BY_INDEX_FROM + 500)
+    ]
+    assert not index.upsert(records, run_id="r1").failed
+    rid = {d.id: n for n, d in enumerate(records, start=1)}  # row ids follow insertion
+    chosen = [d for d in records if "TRAN" in d.themes]
+    assert len(chosen) > SORT_BY_INDEX_FROM
+    for key, descending in (("modified", True), ("modified", False), ("title", False)):
+
+        def order(d: Dataset, key: str = key) -> tuple[object, ...]:
+            value = getattr(d, key)
+            return (value is not None, value or "", rid[d.id])  # SQL: NULL first ascending
+
+        want = [d.id for d in sorted(chosen, key=order, reverse=descending)]
+        for offset in (0, 1000):
+            query = SearchQuery(
+                properties=(("themes", "TRAN"),),
+                sort=(SortKey(key, descending),),
+                limit=20,
+                offset=offset,
+                facets=("themes",),
+            )
+            found = [d.id for d in index.search_datasets(query).records]
+            assert found == want[offset : offset + 20], (key, descending, offset)

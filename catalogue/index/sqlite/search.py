@@ -190,13 +190,18 @@ class Search(ABC, Generic[T]):
                 matched = known if known is not None else self.count(base, params)
             records: list[T] = []
             if self.query.result_type == "results":
-                records = [convert(row) for row in self.page(base, params)]
+                records = [convert(row) for row in self.page(self.paged(base, matched), params)]
             facets = {name: self.facet(name, hits) for name in self.query.facets}
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc) or "malformed MATCH" in str(exc):
                 raise QueryError(f"cannot search for {self.query.text!r}") from None
             raise
         return SearchResult(records, matched, facets)
+
+    def paged(self, base: str, matched: int) -> str:
+        """The FROM … WHERE of the page's query, knowing how many rows match (a kind of record
+        may steer SQLite to another plan for many hits)."""
+        return base
 
     def page(self, base: str, params: list[Any]) -> list[Any]:
         """The result rows of the requested page."""
