@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import SHARED_DATA
-from upstream import Upstream, status
+from upstream import Upstream, status, truncated
 
 from catalogue.harvest.runner import run_harvest
 from catalogue.index.sqlite import SQLiteIndex
@@ -252,4 +252,27 @@ def test_a_datastore_answering_broken_json_is_a_warning_not_a_failure(tmp_path: 
         w.startswith("datastore 1fd5b3f3-aaaa: not readable (invalid JSON") for w in report.warnings
     ), report.warnings
     assert report.datasets == 1
+    index.close()
+
+
+def test_a_page_that_breaks_off_once_is_asked_for_again(tmp_path: Path) -> None:
+    """A body reset or cut short after its headers is retried like a failed connection."""
+    index = SQLiteIndex(tmp_path / "items.sqlite")
+    portal = FakePortal(recorded_packages())
+    breaks = {"left": 1}
+
+    def flaky(handler: Any) -> None:
+        if "start=2" in handler.path and breaks["left"]:
+            breaks["left"] -= 1
+            truncated(b'{"help": "package_search", "success": true, "result": {}}', 20)(handler)
+            return
+        portal(handler)
+
+    with Upstream(tmp_path) as upstream:
+        upstream.routes["/api/3/action/package_search"] = flaky
+        portal.url = upstream.url("")  # type: ignore[attr-defined]
+        report = run_harvest(settings(tmp_path, portal), index).sources[0]
+    n = len(portal.packages)
+    assert (report.status, report.datasets, report.warnings) == ("ok", n, []), report.error
+    assert breaks["left"] == 0 and [q["start"] for q in portal.queries].count(["2"]) == 1
     index.close()

@@ -92,7 +92,26 @@ class RetryTransport(httpx.BaseTransport):
                 )
             else:
                 if response.status_code not in RETRY_STATUS or attempt >= self.retries:
-                    return self._limited(request, response)
+                    if request.extensions.get(STREAMED):
+                        return response
+                    try:
+                        return self._read_whole(request, response)
+                    except httpx.TransportError as exc:
+                        # reset, cut short or stalled mid-body: asked again, as a failed connect
+                        if attempt >= self.retries:
+                            raise
+                        wait = self._backoff(attempt)
+                        log.warning(
+                            "response broke off, retrying",
+                            extra={
+                                "url": str(request.url),
+                                "error": type(exc).__name__,
+                                "wait_s": round(wait, 1),
+                            },
+                        )
+                        self.sleep(wait)
+                        attempt += 1
+                        continue
                 asked = retry_after(response.headers.get("Retry-After"))
                 wait = self._backoff(attempt) if asked is None else min(asked, self.max_wait)
                 response.close()
@@ -107,18 +126,30 @@ class RetryTransport(httpx.BaseTransport):
             self.sleep(wait)
             attempt += 1
 
-    def _limited(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    def _read_whole(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """The response with its body read here, so a body that breaks off can be asked for
+        again (harvesters read such bodies whole anyway), within ``max_response_bytes``."""
         limit = self.max_response_bytes
-        if limit is None or request.extensions.get(STREAMED):
-            return response
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if limit is not None and declared.isdigit() and int(declared) > limit:
             response.close()
             raise ResponseTooLarge(_too_large(str(request.url), limit))
         stream = response.stream
         assert isinstance(stream, httpx.SyncByteStream)
-        response.stream = _LimitedStream(stream, limit, str(request.url))
-        return response
+        chunks: list[bytes] = []
+        try:
+            reader = stream if limit is None else _LimitedStream(stream, limit, str(request.url))
+            for chunk in reader:
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=b"".join(chunks),
+            request=request,
+            extensions=response.extensions,
+        )
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.backoff * (2**attempt), self.max_wait))
