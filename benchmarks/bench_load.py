@@ -5,7 +5,8 @@ points, starts ``catalogue serve``, starts a harvest of another point source int
 (it keeps writing during the measurement), and sends requests from C concurrent connections for
 T seconds, round robin over: OGC API items (bbox), OGC API Records search, CKAN
 ``package_search`` with facets, a DCAT page and a portal search page. Reports per endpoint the
-requests, errors (non-2xx or transport), p50/p99 latency, and the whole run's throughput.
+requests, errors (non-2xx or transport), p50/p99 latency, the whole run's throughput, and the
+server's peak memory (heap of all its processes, and resident size with the mapped index file).
 
 Usage: python benchmarks/bench_load.py [--datasets 100000] [--points 100000]
        [--connections 64] [--seconds 60]
@@ -22,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +32,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_ckan_api import FACETS, datasets  # noqa: E402
+from bench_dcat import rss_mib  # noqa: E402
 from bench_ogc import CATALOGUE  # noqa: E402
 from synthetic import LAT0, LAT1, LON0, LON1, write  # noqa: E402
 
@@ -107,6 +110,22 @@ async def load(
     return out
 
 
+def server_memory(pid: int, stop: threading.Event, peaks: dict[str, float]) -> None:
+    """Samples the server's processes (the supervisor and its workers) twice a second: the
+    peak of their summed anonymous memory (heap) and of their summed resident size (which also
+    counts the pages of the memory-mapped index file)."""
+    while not stop.wait(0.5):
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            pids = [pid, *(int(c) for c in children)]
+            heap = sum(rss_mib(p, "RssAnon") for p in pids)
+            resident = sum(rss_mib(p) for p in pids)
+        except (OSError, ValueError):
+            continue
+        peaks["heap_mib"] = max(peaks.get("heap_mib", 0.0), round(heap))
+        peaks["rss_mib"] = max(peaks.get("rss_mib", 0.0), round(resident))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -162,7 +181,16 @@ def main() -> None:
                 stderr=subprocess.DEVNULL,
             )
             routes = paths(args.points, random.Random(7))
-            result = asyncio.run(load(base, routes, args.connections, args.seconds))
+            peaks: dict[str, float] = {}
+            stop = threading.Event()
+            sampler = threading.Thread(target=server_memory, args=(server.pid, stop, peaks))
+            sampler.start()
+            try:
+                result = asyncio.run(load(base, routes, args.connections, args.seconds))
+            finally:
+                stop.set()
+                sampler.join()
+            result["server_peak_memory"] = peaks
             result["harvest_still_writing_at_end"] = writer.poll() is None
             writer.wait(timeout=600)
             result["harvest_exit"] = writer.returncode
@@ -179,7 +207,7 @@ def main() -> None:
         **result,
     }
     print(json.dumps(summary, indent=1))
-    failed = sum(v["errors"] for v in result.values() if isinstance(v, dict))
+    failed = sum(v["errors"] for v in result.values() if isinstance(v, dict) and "errors" in v)
     sys.exit(1 if failed or result["harvest_exit"] != 0 else 0)
 
 

@@ -89,3 +89,5 @@ def test_load_benchmark_runs() -> None:
     for name in ("items", "records", "package_search", "dcat", "portal"):
         assert out[name]["requests"] > 0 and out[name]["errors"] == 0, name  # type: ignore[index]
     assert out["harvest_exit"] == 0
+    peaks = out["server_peak_memory"]
+    assert 0 < peaks["heap_mib"] <= peaks["rss_mib"]  # type: ignore[index]
