@@ -78,6 +78,11 @@ class RetryTransport(httpx.BaseTransport):
         while True:
             try:
                 response = self.inner.handle_request(request)
+                if response.status_code not in RETRY_STATUS or attempt >= self.retries:
+                    if request.extensions.get(STREAMED):
+                        return response
+                    # read here: a body reset, cut short or stalled is asked for again too
+                    return self._read_whole(request, response)
             except httpx.TransportError as exc:
                 if attempt >= self.retries:
                     raise
@@ -91,27 +96,6 @@ class RetryTransport(httpx.BaseTransport):
                     },
                 )
             else:
-                if response.status_code not in RETRY_STATUS or attempt >= self.retries:
-                    if request.extensions.get(STREAMED):
-                        return response
-                    try:
-                        return self._read_whole(request, response)
-                    except httpx.TransportError as exc:
-                        # reset, cut short or stalled mid-body: asked again, as a failed connect
-                        if attempt >= self.retries:
-                            raise
-                        wait = self._backoff(attempt)
-                        log.warning(
-                            "response broke off, retrying",
-                            extra={
-                                "url": str(request.url),
-                                "error": type(exc).__name__,
-                                "wait_s": round(wait, 1),
-                            },
-                        )
-                        self.sleep(wait)
-                        attempt += 1
-                        continue
                 asked = retry_after(response.headers.get("Retry-After"))
                 wait = self._backoff(attempt) if asked is None else min(asked, self.max_wait)
                 response.close()
