@@ -12,7 +12,7 @@ import numpy as np
 from catalogue.errors import QueryError
 from catalogue.index.sqlite.cql import Column
 from catalogue.index.sqlite.facets import FacetColumns
-from catalogue.index.sqlite.search import Search, T, fts_expression
+from catalogue.index.sqlite.search import Search, T, fts_errors, fts_expression
 from catalogue.index.sqlite.text_hits import TextHits, ranked_datasets
 from catalogue.query import Field, SearchQuery, SearchResult
 
@@ -98,18 +98,12 @@ class DatasetSearch(Search[T]):
         if self.text_hits is None or expression is None or q.sort:
             return super().run(convert)
         # in relevance order: the ranked text hits, less those other conditions exclude
-        try:
+        with fts_errors(q.text):
             hits = ranked_datasets(self.text_hits, self.conn, self.generation(), expression)
-        except sqlite3.OperationalError as exc:
-            if "fts5" in str(exc) or "malformed MATCH" in str(exc):
-                raise QueryError(f"cannot search for {q.text!r}") from None
-            raise
         rest: DatasetSearch[T] = DatasetSearch(self.conn, replace(q, text=None, facets=()))
         rest.build()
         if rest.where:
-            rows = rest.hit_rows(rest.from_sql(), rest.params)
-            allowed = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            hits = hits[np.isin(hits, allowed)]
+            hits = hits[np.isin(hits, rest.hit_ids(rest.from_sql(), rest.params))]
         records: list[T] = []
         if q.result_type == "results":
             page = hits[q.offset : q.offset + q.limit].tolist()

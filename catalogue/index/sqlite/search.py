@@ -6,7 +6,8 @@ import re
 import sqlite3
 import struct
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -32,6 +33,17 @@ T = TypeVar("T")
 RTREE_MAX_SHARE = 0.3
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@contextmanager
+def fts_errors(text: str | None) -> Iterator[None]:
+    """A text FTS5 cannot parse is the client's error, not the index's."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "fts5" in str(exc) or "malformed MATCH" in str(exc):
+            raise QueryError(f"cannot search for {text!r}") from None
+        raise
 
 
 def fts_expression(text: str) -> str | None:
@@ -179,7 +191,7 @@ class Search(ABC, Generic[T]):
         self.build()
         base = self.from_sql()
         params = list(self.params)
-        try:
+        with fts_errors(self.query.text):
             hits: np.ndarray | None = None
             if self.query.facets and self.where:
                 # the hits are read once: their number is the count, their row ids the facets' mask
@@ -192,10 +204,6 @@ class Search(ABC, Generic[T]):
             if self.query.result_type == "results":
                 records = [convert(row) for row in self.page(self.paged(base, matched), params)]
             facets = {name: self.facet(name, hits) for name in self.query.facets}
-        except sqlite3.OperationalError as exc:
-            if "fts5" in str(exc) or "malformed MATCH" in str(exc):
-                raise QueryError(f"cannot search for {self.query.text!r}") from None
-            raise
         return SearchResult(records, matched, facets)
 
     def paged(self, base: str, matched: int) -> str:
@@ -314,7 +322,8 @@ class ItemSearch(Search[T]):
         super().__init__(conn, query, facet_columns)
         self.counts = counts
         self.bounds = bounds
-        self.text_hits = text_hits
+        # the collection's state and the text matches kept for it (none kept when not given)
+        self.text_hits = text_hits or ((0, 0), TextHits(max_texts=0))
         self.as_features = False
         self.fts_match: str | None = None
         self.fts_expr: str | None = None
@@ -345,17 +354,11 @@ class ItemSearch(Search[T]):
         return f"items:{self.ds}", "i.ds = ?", [self.ds]
 
     def hit_ids(self, base: str, params: list[Any]) -> np.ndarray:
-        if self.fts_expr is not None and len(self.where) == 2 and self.text_hits is not None:
+        if self.fts_expr is not None and len(self.where) == 2:
             # a text query alone: its matches as kept for the collection's state
             state, kept = self.text_hits
             return collection_matches(kept, self.conn, state, self.ds, self.fts_expr)
         return super().hit_ids(base, params)
-
-    def hit_rows(self, base: str, params: list[Any]) -> list[Any]:
-        if self.fts_match is not None and len(self.where) == 2:
-            sql = "SELECT rowid FROM items_fts WHERE items_fts MATCH ?"
-            return self.conn.execute(sql, (self.fts_match,)).fetchall()
-        return super().hit_rows(base, params)
 
     def known_count(self) -> int | None:
         """A text query alone is counted by the full-text index; the whole collection is
@@ -397,17 +400,13 @@ class ItemSearch(Search[T]):
         once to count and again for the page."""
         self.build()
         q = self.query
-        try:
+        with fts_errors(q.text):
             rids = [
                 r[0]
                 for r in self.conn.execute(
                     f"SELECT i.rid {self.from_sql()} ORDER BY i.rid", list(self.params)
                 )
             ]
-        except sqlite3.OperationalError as exc:
-            if "fts5" in str(exc) or "malformed MATCH" in str(exc):
-                raise QueryError(f"cannot search for {q.text!r}") from None
-            raise
         records = [convert(row) for row in self.rows_by_rid(rids[q.offset : q.offset + q.limit])]
         return SearchResult(records, len(rids), {})
 
@@ -428,7 +427,7 @@ class ItemSearch(Search[T]):
     ) -> SearchResult[T]:
         q = self.query
         assert q.bbox is not None
-        try:
+        with fts_errors(q.text):
             hits, check = bounds.hits(q.bbox)
             if len(check):  # bounds reach into the box: is the geometry in it?
                 rows = self.conn.execute(
@@ -438,25 +437,14 @@ class ItemSearch(Search[T]):
                 ).fetchall()
                 hits = np.union1d(hits, np.array([r[0] for r in rows], dtype=np.int64))
             expr = fts_expression(q.text) if q.text else None
-            if expr is not None and self.text_hits is not None:
+            if expr is not None:
                 state, kept = self.text_hits
                 matches = collection_matches(kept, self.conn, state, self.ds, expr)
-                hits = np.intersect1d(hits, matches, assume_unique=True)
-            elif expr is not None:
-                rows = self.conn.execute(
-                    "SELECT rowid FROM items_fts WHERE items_fts MATCH ?",
-                    (f"ds : {self.ds} AND text : ({expr})",),
-                ).fetchall()
-                matches = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
                 hits = np.intersect1d(hits, matches, assume_unique=True)
             records: list[T] = []
             if q.result_type == "results":
                 records = [convert(row) for row in self.rows_of(hits)]
             facets = {name: self.facet(name, hits) for name in q.facets}
-        except sqlite3.OperationalError as exc:
-            if "fts5" in str(exc) or "malformed MATCH" in str(exc):
-                raise QueryError(f"cannot search for {q.text!r}") from None
-            raise
         return SearchResult(records, len(hits), facets)
 
     def rows_of(self, hits: np.ndarray) -> list[Any]:
