@@ -572,6 +572,25 @@ def test_bounds_are_held_for_settled_collections_only(index: SQLiteIndex) -> Non
     assert BoundsCache(max_rows=9).get(conn, ds, (1, 1)) is None  # too large to hold
 
 
+def test_prepare_reads_the_bounds_of_collections_small_enough_to_hold(
+    index: SQLiteIndex,
+) -> None:
+    load(index, [point(i, 6.7 + i / 100, 51.2) for i in range(10)])
+    big = dataset("src", "big", title="Viele Punkte")
+    load(index, [point(i, 6.8, 51.3, ds="big") for i in range(20)], ds=big)
+    rids = dict(index._conn().execute("SELECT id, rid FROM datasets").fetchall())
+    assert not index._bounds._held
+    index._bounds.max_rows = 15  # "big" is too large to hold in arrays
+    index.prepare()
+    held = index._bounds._held
+    assert set(held) == {rids["src"]}
+    bounds = held[rids["src"]][1]
+    assert bounds is not None and len(bounds.rids) == 10
+    # the first box query uses what was prepared
+    assert index.search_items("src", SearchQuery(bbox=(6.6, 51.1, 6.9, 51.3))).number_matched == 10
+    assert index._bounds._held[rids["src"]][1] is bounds
+
+
 def test_ranked_text_hits_answer_as_sql_ranking_does_and_follow_writes(
     index: SQLiteIndex,
 ) -> None:

@@ -108,10 +108,14 @@ class OGCService:
         return self._items_api if for_items else self._api  # type: ignore[return-value]
 
     def warm_up(self) -> None:
-        """Count each collection's facets once, so the first visitor asking for them does not
-        wait while a backend reads its facet columns."""
+        """Let the index prepare what it keeps in memory and count each collection's facets
+        once, so the first visitor asking for a map or for facets does not wait while a
+        backend reads them."""
         fast = self.fast()
         try:
+            prepare = getattr(self.index, "prepare", None)
+            if prepare is not None:  # a backend that keeps something in memory per process
+                prepare()
             for collection in fast.collections.values():
                 if not collection.facets:
                     continue

@@ -18,7 +18,7 @@ from catalogue.index.sqlite.bounds import Bounds
 from catalogue.index.sqlite.cql import Column, CQLToSQL
 from catalogue.index.sqlite.facets import FacetColumn, FacetColumns
 from catalogue.index.sqlite.rows import OPEN_END, OPEN_START
-from catalogue.index.sqlite.text_hits import TextHits, collection_matches
+from catalogue.index.sqlite.text_hits import TextHits, collection_matches, rowid_array
 from catalogue.query import (
     FacetValue,
     SearchQuery,
@@ -256,15 +256,10 @@ class Search(ABC, Generic[T]):
 
     def hit_ids(self, base: str, params: list[Any]) -> np.ndarray:
         """The row ids of every hit, as an array."""
-        rows = self.hit_rows(base, params)
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-
-    def hit_rows(self, base: str, params: list[Any]) -> list[Any]:
-        """The row ids of every hit."""
         sets = self.rid_set_sql()
         if sets is not None:
-            return self.conn.execute(sets[0], sets[1]).fetchall()
-        return self.conn.execute(f"SELECT {self.alias}.rid {base}", params).fetchall()
+            return rowid_array(self.conn, sets[0], sets[1])
+        return rowid_array(self.conn, f"SELECT {self.alias}.rid {base}", params)
 
     @abstractmethod
     def scope(self) -> tuple[str, str, list[Any]]:

@@ -21,7 +21,12 @@ from catalogue.errors import (
 )
 from catalogue.index.protocol import CollectionInfo, UpsertStats
 from catalogue.index.sqlite import schema
-from catalogue.index.sqlite.bounds import ITEMS_VERSION, BoundsCache, items_version_key
+from catalogue.index.sqlite.bounds import (
+    ITEMS_VERSION,
+    MAX_COLLECTIONS,
+    BoundsCache,
+    items_version_key,
+)
 from catalogue.index.sqlite.dataset_search import DATASET_FIELDS, DatasetSearch
 from catalogue.index.sqlite.facets import FacetColumns
 from catalogue.index.sqlite.rows import (
@@ -501,6 +506,19 @@ class SQLiteIndex:
         search.as_features = True
         with self._time_limit():
             return search.run(lambda row: row[0].encode())
+
+    def prepare(self) -> None:
+        """Read the bounds of the largest collections small enough to be held in arrays (up to
+        0.5 s per 100,000 items), so that the first box query of this process does not."""
+        conn = self._conn()
+        rows = conn.execute(
+            "SELECT rid, item_count, (SELECT value FROM meta WHERE key = 'generation'), "
+            f"(SELECT value FROM meta WHERE key = '{ITEMS_VERSION}' || d.rid) "
+            "FROM datasets d WHERE item_count BETWEEN 1 AND ? ORDER BY item_count DESC LIMIT ?",
+            (self._bounds.max_rows, MAX_COLLECTIONS),
+        ).fetchall()
+        for rid, size, generation, version in rows:
+            self._bounds.get(conn, rid, (int(generation), int(version or 0)), size=size)
 
     def _item_search(self, dataset_id: str, query: SearchQuery) -> ItemSearch[Any]:
         conn = self._conn()

@@ -43,14 +43,26 @@ class TextHits:
             if kept is not None:
                 self._kept.move_to_end(key)
                 return kept
-        rows = conn.execute(sql, params).fetchall()
-        hits = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        hits = rowid_array(conn, sql, params)
         with self._lock:
             if generation == self._generation:
                 self._kept[key] = hits
                 while len(self._kept) > self.max_texts:
                     self._kept.popitem(last=False)
         return hits
+
+
+def rowid_array(
+    conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] | list[Any]
+) -> np.ndarray:
+    """The integers of the one column ``sql`` selects, in its order, as an array.
+
+    SQLite joins them into one text and numpy parses it: a third of the time of stepping
+    through the rows from Python (18,000 matches of a word: 30 → 10 ms)."""
+    text = conn.execute(f"WITH t(v) AS ({sql}) SELECT group_concat(v) FROM t", params).fetchone()[0]
+    if not text:
+        return np.empty(0, dtype=np.int64)
+    return np.fromstring(text, dtype=np.int64, sep=",")
 
 
 def ranked_datasets(
