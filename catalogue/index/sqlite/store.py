@@ -41,6 +41,7 @@ from catalogue.index.sqlite.rows import (
     unpack,
 )
 from catalogue.index.sqlite.search import ItemSearch
+from catalogue.index.sqlite.sort_ranks import SortRanks
 from catalogue.index.sqlite.text_hits import TextHits
 from catalogue.model import Dataset, Item, utc_now
 from catalogue.query import Field, SearchQuery, SearchResult
@@ -78,6 +79,7 @@ class SQLiteIndex:
         # by refresh_datasets (a tree grown from randomly ordered points is 100x slower to search)
         self._bulk_loading: set[int] = set()
         self._facet_columns = FacetColumns()
+        self._sort_ranks = SortRanks()
         self._bounds = BoundsCache()
         self._text_hits = TextHits()
         try:
@@ -489,7 +491,7 @@ class SQLiteIndex:
 
     def search_datasets(self, query: SearchQuery) -> SearchResult[Dataset]:
         search: DatasetSearch[Dataset] = DatasetSearch(
-            self._conn(), query, self._facet_columns, self._text_hits
+            self._conn(), query, self._facet_columns, self._text_hits, self._sort_ranks
         )
         with self._time_limit():
             return search.run(dataset_from_row)

@@ -23,7 +23,7 @@ MAX_TEXTS = 32
 
 
 class TextHits:
-    """Row ids matching full-text queries, in the order their SQL gives them."""
+    """Row ids matching full-text queries (and dataset filters), in their SQL's order."""
 
     def __init__(self, max_texts: int = MAX_TEXTS) -> None:
         self.max_texts = max_texts
