@@ -555,6 +555,47 @@ def test_bbox_hits_are_exact_whether_the_collection_is_settled_or_being_written(
     assert index.search_items("src", SearchQuery(bbox=(6.99, 51.49, 7.01, 51.51))).number_matched
 
 
+def test_a_box_alone_in_sql_is_exact_closer_to_its_edges_than_float32(
+    index: SQLiteIndex,
+) -> None:
+    """A box over a collection not held in arrays: the R*Tree's float32 boxes decide only
+    what lies inside; items at the edges are tested on their stored bounds and shapes."""
+    index._bounds = BoundsCache(max_rows=0)  # every box query of this index in SQL
+    rng = random.Random(8)
+    items = _mixed_items(rng, 500)
+    box = (6.8, 51.2, 6.9, 51.3)
+    eps = 1e-9  # far below float32's resolution here (~5e-7)
+    edges = [(6.8, 51.25), (6.8 - eps, 51.25), (6.9, 51.25), (6.9 + eps, 51.25)]
+    edges += [(6.85, 51.2 - eps), (6.85, 51.3), (6.85, 51.3 + eps), (6.9 + eps, 51.3 + eps)]
+    for k, (x, y) in enumerate(edges):
+        geometry = {"type": "Point", "coordinates": [x, y]}
+        items.append(Item(str(1000 + k), "src", geometry, {"n": 1000 + k}))
+    # a line whose bounds reach into the box but which passes beside it
+    line = {"type": "LineString", "coordinates": [[6.7, 51.35], [6.95, 51.299999]]}
+    items.append(Item("2000", "src", line, {"n": 2000}))
+    load(index, items)
+    boxes = [box, (6.8 + eps, 51.2, 6.9 - eps, 51.3)]
+    for _ in range(30):
+        x, y = rng.uniform(6.4, 7.4), rng.uniform(50.9, 51.9)
+        boxes.append((x, y, x + rng.uniform(0.001, 0.2), y + rng.uniform(0.001, 0.2)))
+    for b in boxes:
+        area = shapely.box(*b)
+        want = sorted(
+            (
+                it.id
+                for it in items
+                if it.geometry and shapely.intersects(shapely.geometry.shape(it.geometry), area)
+            ),
+            key=int,
+        )
+        found = index.search_items("src", SearchQuery(bbox=b, limit=2000))
+        assert sorted((r.id for r in found.records), key=int) == want, b
+        assert found.number_matched == len(want)
+    in_box = {r.id for r in index.search_items("src", SearchQuery(bbox=box, limit=2000)).records}
+    assert {"1000", "1002", "1005"} <= in_box
+    assert not {"1001", "1003", "1004", "1006", "1007", "2000"} & in_box
+
+
 def test_bounds_are_held_for_settled_collections_only(index: SQLiteIndex) -> None:
     load(index, [point(i, 6.7 + i / 100, 51.2) for i in range(10)])
     conn = index._conn()

@@ -507,7 +507,7 @@ class SQLiteIndex:
         search = self._item_search(dataset_id, query)
         search.as_features = True
         with self._time_limit():
-            return search.run(lambda row: row[0].encode())
+            return search.run(lambda row: bytes(row[0]))
 
     def prepare(self) -> None:
         """Read the bounds of the largest collections small enough to be held in arrays (up to
