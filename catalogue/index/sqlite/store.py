@@ -117,9 +117,14 @@ class SQLiteIndex:
     @contextmanager
     def _time_limit(self) -> Iterator[None]:
         """Searches inside stop after ``query_timeout`` seconds (one heavy filter must not hold
-        a server thread for minutes)."""
-        self._conn()
+        a server thread for minutes). They read in one transaction: one consistent state of
+        the file, and one start of a read instead of one per statement (a box query's half
+        dozen statements: 12 % of its time)."""
+        conn = self._conn()
         self._local.deadline = time.monotonic() + self.query_timeout
+        began = not conn.in_transaction
+        if began:
+            conn.execute("BEGIN")
         try:
             yield
         except sqlite3.OperationalError as exc:
@@ -136,6 +141,8 @@ class SQLiteIndex:
             raise
         finally:
             self._local.deadline = None
+            if began and conn.in_transaction:
+                conn.execute("COMMIT")
 
     @contextmanager
     def _write(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
@@ -497,16 +504,15 @@ class SQLiteIndex:
             return search.run(dataset_from_row)
 
     def search_items(self, dataset_id: str, query: SearchQuery) -> SearchResult[Item]:
-        search = self._item_search(dataset_id, query)
         with self._time_limit():
-            return search.run(item_from_row)
+            return self._item_search(dataset_id, query).run(item_from_row)
 
     def search_item_features(self, dataset_id: str, query: SearchQuery) -> SearchResult[bytes]:
         """Like :meth:`search_items`, with each item as the bytes of its GeoJSON Feature
         (``type``, ``id``, ``geometry``, ``properties``), joined from the stored JSON."""
-        search = self._item_search(dataset_id, query)
-        search.as_features = True
         with self._time_limit():
+            search = self._item_search(dataset_id, query)
+            search.as_features = True
             return search.run(lambda row: bytes(row[0]))
 
     def prepare(self) -> None:
