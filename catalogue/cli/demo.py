@@ -34,8 +34,9 @@ def demo(port: int, host: str, data_dir: Path | None, no_serve: bool) -> None:
     """Harvest the demo catalogue into a fresh index and serve it on http://HOST:PORT."""
     folder = (data_dir or default_data_dir()).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("catalogue.sqlite", "catalogue.sqlite-wal", "catalogue.sqlite-shm"):
-        (folder / name).unlink(missing_ok=True)
+    for name in ("catalogue.sqlite", "catalogue.sqlite-hits"):
+        for suffix in ("", "-wal", "-shm"):
+            (folder / f"{name}{suffix}").unlink(missing_ok=True)
     try:
         settings = load_settings(DEMO_CONFIG, {**os.environ, "CATALOGUE_DEMO_DIR": str(folder)})
     except CatalogueError as exc:

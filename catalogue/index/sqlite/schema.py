@@ -7,6 +7,7 @@ inside one collection never visits another collection's features.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 
 import orjson
@@ -147,6 +148,11 @@ def create(conn: sqlite3.Connection) -> None:
         raise RuntimeError(
             f"index schema version {row[0]} is not {SCHEMA_VERSION}: rebuild the index "
             "(delete the file and harvest again)"
+        )
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'instance'").fetchone() is None:
+        # names this index file for caches outside it (a new file starts at generation 0 again)
+        conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('instance', ?)", (uuid.uuid4().hex,)
         )
 
 

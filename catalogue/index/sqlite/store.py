@@ -41,6 +41,7 @@ from catalogue.index.sqlite.rows import (
     unpack,
 )
 from catalogue.index.sqlite.search import ItemSearch
+from catalogue.index.sqlite.shared_hits import SharedHits
 from catalogue.index.sqlite.sort_ranks import SortRanks
 from catalogue.index.sqlite.text_hits import TextHits
 from catalogue.model import Dataset, Item, utc_now
@@ -81,14 +82,17 @@ class SQLiteIndex:
         self._facet_columns = FacetColumns()
         self._sort_ranks = SortRanks()
         self._bounds = BoundsCache()
-        self._text_hits = TextHits()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = schema.connect(self.path)
             schema.create(conn)
+            instance = conn.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()
             conn.close()
         except (OSError, sqlite3.Error, RuntimeError) as exc:
             raise IndexBackendError(f"cannot open the index at {self.path}: {exc}") from exc
+        # a serving process shares the hits that took long with the others serving this file
+        shared = SharedHits(self.path, instance[0]) if read_mostly else None
+        self._text_hits = TextHits(shared=shared)
 
     @classmethod
     def from_settings(

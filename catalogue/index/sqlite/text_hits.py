@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
+
+from catalogue.index.sqlite.shared_hits import SharedHits
 
 # texts kept at once (an entry is 8 bytes per match), least recently used dropped first
 MAX_TEXTS = 32
@@ -25,8 +28,9 @@ MAX_TEXTS = 32
 class TextHits:
     """Row ids matching full-text queries (and dataset filters), in their SQL's order."""
 
-    def __init__(self, max_texts: int = MAX_TEXTS) -> None:
+    def __init__(self, max_texts: int = MAX_TEXTS, shared: SharedHits | None = None) -> None:
         self.max_texts = max_texts
+        self.shared = shared  # hits that took long, shared with the other serving processes
         self._kept: OrderedDict[str, np.ndarray] = OrderedDict()
         self._generation: int | None = None
         self._lock = threading.Lock()
@@ -43,7 +47,12 @@ class TextHits:
             if kept is not None:
                 self._kept.move_to_end(key)
                 return kept
-        hits = rowid_array(conn, sql, params)
+        hits = self.shared.get(generation, key) if self.shared is not None else None
+        if hits is None:
+            started = time.perf_counter()
+            hits = rowid_array(conn, sql, params)
+            if self.shared is not None and time.perf_counter() - started >= self.shared.min_seconds:
+                self.shared.put(generation, key, hits)
         with self._lock:
             if generation == self._generation:
                 self._kept[key] = hits
