@@ -74,6 +74,8 @@ class Compactor:
     def __init__(self, context: dict[str, Any]) -> None:
         self.context = context
         self.prefixes = prefixes_only(context)
+        self._namespaces = tuple((self.prefixes or {}).values())
+        self._confusable = tuple(f"{term}:" for term in self.prefixes or ())
         self._ids: dict[str, str] = {}
         self._vocab: dict[str, str] = {}
 
@@ -139,17 +141,18 @@ class Compactor:
     def _compact(self, iri: str, vocab: bool) -> str:
         assert self.prefixes is not None
         best: str | None = None
-        for term, namespace in self.prefixes.items():
-            if iri == namespace:
-                if vocab:
-                    return term
-                continue
-            if iri.startswith(namespace):
-                curie = f"{term}:{iri[len(namespace) :]}"
-                if best is None or (len(curie), curie) < (len(best), best):
-                    best = curie
+        if iri.startswith(self._namespaces):  # most of a dataset's own IRIs are in none
+            for term, namespace in self.prefixes.items():
+                if iri == namespace:
+                    if vocab:
+                        return term
+                    continue
+                if iri.startswith(namespace):
+                    curie = f"{term}:{iri[len(namespace) :]}"
+                    if best is None or (len(curie), curie) < (len(best), best):
+                        best = curie
         if best is not None:
             return best
-        if any(iri.startswith(term + ":") for term in self.prefixes):
+        if iri.startswith(self._confusable):
             raise ValueError(f"the IRI {iri!r} would read as a compact IRI")
         return iri
