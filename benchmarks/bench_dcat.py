@@ -35,7 +35,25 @@ from catalogue.index.sqlite import SQLiteIndex  # noqa: E402
 
 
 def rss_mib(pid: int, field: str = "VmRSS") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """The largest ``field`` among the server process and its children: with more than one
+    worker (``server.workers``) the process started is a supervisor, and the worker streaming
+    the catalogue is the one whose memory tells."""
+    return max(_status(p, field) for p in (pid, *_children(pid)))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _status(pid: int, field: str) -> float:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0.0
+    for line in lines:
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -72,8 +90,8 @@ def pages(
 
 
 def whole(client: httpx.Client, url: str, accept: str, pid: int, n: int) -> dict[str, object]:
-    """Stream the whole catalogue, sampling the server's anonymous (heap) memory at ¼ and ¾ of
-    the time. The serving process maps the index file into memory, so its total resident size
+    """Stream the whole catalogue, sampling the server worker's anonymous (heap) memory at ¼ and
+    ¾ of the time. The serving process maps the index file into memory, so its total resident size
     also grows by the pages of the file it reads; those are the file's, not held data."""
     samples: list[float] = []
     done = threading.Event()
