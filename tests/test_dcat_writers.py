@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -36,6 +37,7 @@ RDF = rdflib.Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
 HYDRA = rdflib.Namespace("http://www.w3.org/ns/hydra/core#")
 PARSE = {"ttl": "turtle", "nt": "nt", "jsonld": "json-ld"}
 CONTEXT = load_context(default_vocab_dir())
+ROSTOCK = "ckanext-dcat_dataset_gov_de_rostock.rdf"
 
 HOSTILE = [
     'a "quoted" word',
@@ -149,11 +151,33 @@ def hostile_server(tmp_path: Path) -> Iterator[tuple[LiveServer, list[Dataset], 
     index.close()
 
 
+@pytest.fixture()
+def recorded_server(tmp_path: Path) -> Iterator[tuple[LiveServer, list[Dataset], Settings]]:
+    settings = recorded_settings(tmp_path)
+    index = SQLiteIndex(tmp_path / "r.sqlite")
+    run_harvest(settings, index)
+    stored = list(index.iter_datasets())
+    assert len(stored) == 3
+    with LiveServer(settings, index) as server:
+        yield server, stored, settings
+    index.close()
+
+
+@pytest.fixture()
+def demo_catalogue(demo: LiveServer) -> tuple[LiveServer, list[Dataset], Settings]:
+    index = SQLiteIndex(demo.settings.index.path)  # type: ignore[arg-type]
+    stored = list(index.iter_datasets())
+    index.close()
+    return demo, stored, demo.settings
+
+
 @pytest.mark.parametrize("suffix", ["ttl", "nt", "jsonld"])
-def test_hostile_values_are_served_as_the_graph_rdflib_builds(
-    hostile_server: tuple[LiveServer, list[Dataset], Settings], suffix: str, vocab: Vocabularies
+@pytest.mark.parametrize("catalogue", ["hostile_server", "recorded_server", "demo_catalogue"])
+def test_what_is_served_is_the_graph_rdflib_builds(
+    request: pytest.FixtureRequest, catalogue: str, suffix: str, vocab: Vocabularies
 ) -> None:
-    server, stored, settings = hostile_server
+    """Hostile values, the recorded real DCAT files and the demo, whole and paged."""
+    server, stored, settings = request.getfixturevalue(catalogue)
     expected = expected_graph(DCATBuilder.from_settings(settings, vocab), stored)
     whole = httpx.get(f"{server.url}/dcat/catalog.{suffix}", timeout=30)
     assert whole.status_code == 200
@@ -164,14 +188,18 @@ def test_hostile_values_are_served_as_the_graph_rdflib_builds(
     assert titles == {d.title for d in stored}
     # pages hold the same triples as the whole catalogue, plus their Hydra node
     paged = rdflib.Graph()
-    for page in (1, 2):
+    for page in range(1, -(-len(stored) // 2) + 1):
         response = httpx.get(
-            f"{server.url}/dcat/catalog.{suffix}", params={"page": page, "page_size": 7}
+            f"{server.url}/dcat/catalog.{suffix}", params={"page": page, "page_size": 2}
         )
         paged.parse(data=response.content, format=PARSE[suffix])
     for node in set(paged.subjects(RDF.type, HYDRA.PagedCollection)):
         paged.remove((node, None, None))
     assert_same_graph(paged, expected)
+    one = stored[-1]
+    response = httpx.get(f"{server.url}/dcat/dataset/{quote(one.id, safe='')}.{suffix}")
+    single = rdflib.Graph().parse(data=response.content, format=PARSE[suffix])
+    assert_same_graph(single, DCATBuilder.from_settings(settings, vocab).dataset_graph(one))
 
 
 def test_hostile_values_keep_their_meaning(
@@ -224,9 +252,10 @@ def test_the_direct_json_ld_compaction_is_pyld_s(
         assert json.dumps(ours, ensure_ascii=False) == json.dumps(theirs, ensure_ascii=False)
 
 
-def recorded_triples(tmp_path: Path, vocab: Vocabularies) -> Triples:
+def recorded_settings(tmp_path: Path) -> Settings:
+    """The recorded real DCAT files (Rostock's DCAT-AP.de, the DCAT-AP.de reference) as sources."""
     fixtures = SHARED_DATA / "fixtures" / "dcat"
-    settings = settings_from_dict(
+    return settings_from_dict(
         {
             "index": {"path": "r.sqlite"},
             "harvest": {"file_roots": [str(fixtures)]},
@@ -242,7 +271,11 @@ def recorded_triples(tmp_path: Path, vocab: Vocabularies) -> Triples:
         },
         tmp_path / "r.yml",
         {},
-    )
+    ).with_port(free_port())
+
+
+def recorded_triples(tmp_path: Path, vocab: Vocabularies) -> Triples:
+    settings = recorded_settings(tmp_path)
     index = SQLiteIndex(tmp_path / "r.sqlite")
     run_harvest(settings, index)
     builder = DCATBuilder.from_settings(settings, vocab)
