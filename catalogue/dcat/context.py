@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import quote
-
-from rdflib import URIRef
 
 from catalogue.dcat.vocab import Unmapped, Vocabularies
 from catalogue.model import Agent, slug
@@ -25,20 +24,21 @@ class DCATContext:
     record_unmapped: bool = False
     """Keep what could not be mapped (the validator does; a server serving requests does not)."""
 
-    @property
-    def catalog_uri(self) -> URIRef:
-        return URIRef(f"{self.base_url}/dcat/catalog")
+    @cached_property
+    def catalog_uri(self) -> str:
+        return f"{self.base_url}/dcat/catalog"
 
-    def dataset_uri(self, dataset_id: str) -> URIRef:
-        return URIRef(f"{self.base_url}/dcat/dataset/{quote(dataset_id, safe='')}")
+    def dataset_uri(self, dataset_id: str) -> str:
+        return f"{self.base_url}/dcat/dataset/{quote(dataset_id, safe='')}"
 
-    def agent_uri(self, agent: Agent) -> URIRef:
-        return URIRef(f"{self.base_url}/dcat/agent/{slug(agent.name)}")
+    def agent_uri(self, agent: Agent) -> str:
+        return f"{self.base_url}/dcat/agent/{slug(agent.name)}"
 
-    def items_url(self, dataset_id: str, f: str) -> URIRef:
-        return URIRef(f"{self.base_url}/ogc/collections/{quote(dataset_id, safe='')}/items?f={f}")
+    def items_url(self, dataset_id: str, f: str) -> str:
+        return f"{self.base_url}/ogc/collections/{quote(dataset_id, safe='')}/items?f={f}"
 
-    def catalogue_publisher(self) -> Agent:
+    @cached_property
+    def publisher(self) -> Agent:
         """The catalogue's publisher as configured, else the catalogue itself as an agent."""
         p = self.catalogue.publisher
         if p is not None:
@@ -50,7 +50,7 @@ class DCATContext:
             return
         self.unmapped[Unmapped(vocabulary, value)] += 1
 
-    def map(self, dataset_id: str, vocabulary: str, value: str | None) -> URIRef | None:
+    def map(self, dataset_id: str, vocabulary: str, value: str | None) -> str | None:
         """The concept ``value`` names; an unmapped value is recorded, never guessed."""
         if not value:
             return None

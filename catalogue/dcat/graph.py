@@ -1,12 +1,13 @@
-"""The DCAT graph of the catalogue, built from dataset records by the configured profiles.
+"""The DCAT description of the catalogue, built from dataset records by the configured profiles.
 
-A catalogue is written as its own node plus one small graph per dataset, so a serializer can
-stream any number of datasets without holding the whole graph.
+A catalogue is written as its own node plus one small set of triples per dataset, so a
+serializer can stream any number of datasets without holding them all; an rdflib graph is made
+only where one is needed (validation).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from rdflib import Graph, URIRef
@@ -14,17 +15,19 @@ from rdflib import Graph, URIRef
 from catalogue.dcat.context import DCATContext
 from catalogue.dcat.namespaces import bind_prefixes
 from catalogue.dcat.profiles import Profile, profile_chain
+from catalogue.dcat.triples import Triples
 from catalogue.dcat.vocab import Vocabularies, default_vocab_dir
 from catalogue.model import Dataset
 from catalogue.settings import Settings
 
 
 class DCATBuilder:
-    """Builds DCAT graphs for one catalogue configuration."""
+    """Builds the DCAT triples of one catalogue configuration."""
 
     def __init__(self, ctx: DCATContext) -> None:
         self.ctx = ctx
         self.profiles: list[Profile] = profile_chain(ctx.options.profiles, ctx)
+        self._catalog: Triples | None = None
 
     @classmethod
     def from_settings(
@@ -39,34 +42,34 @@ class DCATBuilder:
         )
         return cls(ctx)
 
-    def catalog_graph(self) -> Graph:
-        """The catalogue node alone (its datasets link themselves to it)."""
-        g = bind_prefixes(Graph())
+    def catalog_triples(self) -> Triples:
+        """The catalogue node alone (its datasets link themselves to it); made once, since it
+        depends on the configuration only. Callers must not add to it."""
+        if self._catalog is None:
+            catalog = Triples()
+            for profile in self.profiles:
+                profile.graph_catalog(catalog, self.ctx.catalog_uri)
+            self._catalog = catalog
+        return self._catalog
+
+    def dataset_triples(self, dataset: Dataset) -> Triples:
+        """One dataset with its distributions and the resources they reference."""
+        triples = Triples()
+        node = self.ctx.dataset_uri(dataset.id)
         for profile in self.profiles:
-            profile.graph_catalog(g, self.ctx.catalog_uri)
-        return g
+            profile.graph_dataset(triples, node, dataset)
+        return triples
 
     def dataset_graph(self, dataset: Dataset, graph: Graph | None = None) -> Graph:
-        """One dataset with its distributions and the resources they reference."""
-        # a bare in-memory store: binding prefixes and indexing cost more than building
-        g = graph if graph is not None else Graph(store="SimpleMemory")
-        node = self.dataset_uri(dataset.id)
-        for profile in self.profiles:
-            profile.graph_dataset(g, node, dataset)
-        return g
+        """One dataset as an rdflib graph (added to ``graph`` when given)."""
+        return self.dataset_triples(dataset).graph(graph)
 
     def dataset_uri(self, dataset_id: str) -> URIRef:
-        return self.ctx.dataset_uri(dataset_id)
-
-    def graphs(self, datasets: Iterable[Dataset]) -> Iterator[Graph]:
-        """The catalogue node, then one graph per dataset."""
-        yield self.catalog_graph()
-        for dataset in datasets:
-            yield self.dataset_graph(dataset)
+        return URIRef(self.ctx.dataset_uri(dataset_id))
 
     def whole_graph(self, datasets: Iterable[Dataset]) -> Graph:
-        """Catalogue and datasets in one graph (for validation and small catalogues)."""
-        g = self.catalog_graph()
+        """Catalogue and datasets in one rdflib graph (for validation and small catalogues)."""
+        g = bind_prefixes(self.catalog_triples().graph())
         for dataset in datasets:
             self.dataset_graph(dataset, g)
         return g

@@ -81,11 +81,11 @@ def routes(service: DCATService) -> list[BaseRoute]:
         if unchanged(request, etag, last_modified):
             return Response(status_code=304, headers=head)
         serializer = service.serializer(fmt)
-        graphs = service.catalogue_graphs(since, page)
+        parts = service.catalogue_triples(since, page)
         if page is not None:
-            body = await asyncio.to_thread(serializer.whole, graphs)
+            body = await asyncio.to_thread(serializer.whole, parts)
             return Response(body, media_type=fmt.media_type, headers=head)
-        return StreamingResponse(serializer.stream(graphs), media_type=fmt.media_type, headers=head)
+        return StreamingResponse(serializer.stream(parts), media_type=fmt.media_type, headers=head)
 
     async def dataset(request: Request) -> Response:
         raw = request.path_params["id"]
@@ -102,7 +102,7 @@ def routes(service: DCATService) -> list[BaseRoute]:
         if unchanged(request, etag, last_modified):
             return Response(status_code=304, headers=head)
         serializer = service.serializer(fmt)
-        body = await asyncio.to_thread(serializer.whole, [service.dataset_graph(found)])
+        body = await asyncio.to_thread(serializer.whole, [service.dataset_triples(found)])
         return Response(body, media_type=fmt.media_type, headers=head)
 
     def _format(suffix: str | None, request: Request) -> RDFFormat:

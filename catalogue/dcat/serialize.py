@@ -1,27 +1,31 @@
 """RDF formats of the DCAT output, streamed chunk by chunk: a catalogue of any size is written
-one dataset graph at a time, never as one graph in memory.
+one dataset's triples at a time, never as one graph in memory.
 
-JSON-LD is compacted with pyld against the stable context in ``vocab/dcat-context.jsonld``
-(prefixes only, so compaction never changes what the data means).
+Turtle, N-Triples and JSON-LD are written from the triples directly
+(:mod:`catalogue.dcat.turtle`, :mod:`catalogue.dcat.json_ld`); RDF/XML through rdflib. JSON-LD is
+compacted against the stable context in ``vocab/dcat-context.jsonld`` (prefixes only, so
+compaction never changes what the data means). A dataset whose triples cannot be written (a
+character its format cannot carry) is left out and logged; the rest of the document is written.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from pyld import jsonld
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.term import Node
+import orjson
 
-from catalogue.dcat.namespaces import PREFIXES, RDF, bind_prefixes
+from catalogue.dcat.json_ld import Compactor
+from catalogue.dcat.namespaces import PREFIXES, bind_prefixes
+from catalogue.dcat.triples import Triples
+from catalogue.dcat.turtle import NTriplesWriter, TurtleWriter
 from catalogue.errors import ConfigError
+
+log = logging.getLogger("catalogue.dcat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,135 +61,94 @@ def load_context(vocab_dir: Path) -> dict[str, Any]:
 
 
 class Serializer:
-    """Writes a sequence of graphs (the catalogue node first, then datasets) in one format."""
+    """Writes a sequence of triples (the catalogue node first, then datasets) in one format."""
 
     JSONLD_BATCH = 100
-    """Dataset graphs compacted by pyld in one call (its cost is per call as much as per node)."""
+    """Datasets compacted by pyld in one call, when the context is not prefixes only (its cost
+    is per call as much as per node)."""
 
     def __init__(self, fmt: RDFFormat, context: dict[str, Any]) -> None:
         self.format = fmt
         self.context = context
 
-    def stream(self, graphs: Iterable[Graph], chunk_size: int = 1 << 16) -> Iterator[bytes]:
+    def stream(self, parts: Iterable[Triples], chunk_size: int = 1 << 16) -> Iterator[bytes]:
         """The document in pieces of about ``chunk_size`` bytes."""
-        writer = getattr(self, "_" + self.format.name.replace("-", "_"))
-        pending: list[str] = []
+        writer: Callable[[Iterable[Triples]], Iterator[bytes]] = getattr(
+            self, "_" + self.format.name.replace("-", "_")
+        )
+        pending: list[bytes] = []
         size = 0
-        for text in writer(graphs):
-            pending.append(text)
-            size += len(text)
+        for piece in writer(parts):
+            pending.append(piece)
+            size += len(piece)
             if size >= chunk_size:
-                yield "".join(pending).encode("utf-8")
+                yield b"".join(pending)
                 pending, size = [], 0
         if pending:
-            yield "".join(pending).encode("utf-8")
+            yield b"".join(pending)
 
-    def whole(self, graphs: Iterable[Graph]) -> bytes:
-        return b"".join(self.stream(graphs))
+    def whole(self, parts: Iterable[Triples]) -> bytes:
+        return b"".join(self.stream(parts))
 
-    def _turtle(self, graphs: Iterable[Graph]) -> Iterator[str]:
-        yield "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items())
-        for g in graphs:
-            yield turtle_statements(g)
+    def _turtle(self, parts: Iterable[Triples]) -> Iterator[bytes]:
+        writer = TurtleWriter(PREFIXES)
+        yield writer.header().encode()
+        yield from _each(parts, lambda t: writer.statements(t).encode())
 
-    def _nt(self, graphs: Iterable[Graph]) -> Iterator[str]:
-        for g in graphs:
-            yield g.serialize(format="nt")
+    def _nt(self, parts: Iterable[Triples]) -> Iterator[bytes]:
+        writer = NTriplesWriter()
+        yield from _each(parts, lambda t: writer.statements(t).encode())
 
-    def _xml(self, graphs: Iterable[Graph]) -> Iterator[str]:
+    def _xml(self, parts: Iterable[Triples]) -> Iterator[bytes]:
         namespaces = "".join(f'\n   xmlns:{p}="{ns}"' for p, ns in PREFIXES.items())
-        yield f'<?xml version="1.0" encoding="utf-8"?>\n<rdf:RDF{namespaces}>\n'
-        for g in graphs:
+        yield f'<?xml version="1.0" encoding="utf-8"?>\n<rdf:RDF{namespaces}>\n'.encode()
+
+        def chunk(triples: Triples) -> bytes:
             # the chunk's elements must use the prefixes the document element declares
-            text = bind_prefixes(g).serialize(format="xml")
+            text = bind_prefixes(triples.graph()).serialize(format="xml")
             start = text.find(">", text.find("<rdf:RDF")) + 1
             end = text.rfind("</rdf:RDF>")
-            yield text[start:end].strip("\n") + "\n"
-        yield "</rdf:RDF>\n"
+            return (text[start:end].strip("\n") + "\n").encode()
 
-    def _json_ld(self, graphs: Iterable[Graph]) -> Iterator[str]:
-        yield '{"@context": ' + json.dumps(self.context, sort_keys=True) + ', "@graph": ['
-        first = True
-        batch: list[dict[str, Any]] = []
-        pending = 0
-        for g in chain(graphs, [None]):
-            if g is not None:
-                batch.extend(expanded_nodes(g))
-                pending += 1
-                if pending < self.JSONLD_BATCH:
-                    continue
-            for node in self.compact(batch):
-                yield ("\n" if first else ",\n") + json.dumps(node, ensure_ascii=False)
-                first = False
-            batch, pending = [], 0
-        yield "\n]}\n"
+        yield from _each(parts, chunk)
+        yield b"</rdf:RDF>\n"
 
-    def compact(self, nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Expanded JSON-LD node objects compacted with the context (which is left out)."""
-        if not nodes:
-            return []
-        # the nodes are expanded JSON-LD already; pyld need not expand them again
-        compacted = jsonld.compact(nodes, {"@context": self.context}, {"skipExpansion": True})
-        compacted.pop("@context", None)
-        if "@graph" in compacted:
-            return list(compacted["@graph"])
-        return [compacted] if compacted else []
+    def _json_ld(self, parts: Iterable[Triples]) -> Iterator[bytes]:
+        compactor = Compactor(self.context)
+        context = json.dumps(self.context, sort_keys=True)
+        yield f'{{"@context": {context}, "@graph": ['.encode()
 
+        def nodes(batch: list[Triples]) -> bytes:
+            return b",\n".join(map(orjson.dumps, compactor.nodes(batch)))
 
-def expanded_nodes(g: Graph) -> list[dict[str, Any]]:
-    """A graph as expanded JSON-LD node objects, one per subject."""
-    nodes: dict[Node, dict[str, Any]] = {}
-    for s, p, o in g:
-        node = nodes.get(s)
-        if node is None:
-            node = nodes[s] = {"@id": _id(s)}
-        if p == RDF.type:
-            node.setdefault("@type", []).append(str(o))
-        elif isinstance(o, Literal):
-            value: dict[str, Any] = {"@value": str(o)}
-            if o.language:
-                value["@language"] = o.language
-            elif o.datatype is not None:
-                value["@type"] = str(o.datatype)
-            node.setdefault(str(p), []).append(value)
+        if compactor.prefixes is not None:
+            pieces = _each(parts, lambda t: nodes([t]))
         else:
-            node.setdefault(str(p), []).append({"@id": _id(o)})
-    return list(nodes.values())
+            pieces = map(nodes, _batches(parts, self.JSONLD_BATCH))
+        first = True
+        for piece in pieces:
+            if piece:
+                yield (b"\n" if first else b",\n") + piece
+                first = False
+        yield b"\n]}\n"
 
 
-def _id(term: Node) -> str:
-    return f"_:{term}" if isinstance(term, BNode) else str(term)
+def _each(parts: Iterable[Triples], write: Callable[[Triples], bytes]) -> Iterator[bytes]:
+    """``write`` applied to each part; a part that cannot be written is logged and left out."""
+    for part in parts:
+        try:
+            yield write(part)
+        except (ValueError, UnicodeError, orjson.JSONEncodeError) as exc:
+            subject = next(iter(part.subjects), "")
+            log.warning("left out of the DCAT output subject=%s: %s", subject, exc)
 
 
-_PN_LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_BY_LENGTH = sorted(PREFIXES.items(), key=lambda e: -len(e[1]))
-
-
-@lru_cache(maxsize=4096)
-def _iri(iri: str) -> str:
-    for prefix, namespace in _BY_LENGTH:
-        if iri.startswith(namespace) and _PN_LOCAL.match(iri[len(namespace) :]):
-            return f"{prefix}:{iri[len(namespace) :]}"
-    return URIRef(iri).n3()
-
-
-def _term(term: Node) -> str:
-    if isinstance(term, URIRef):
-        return _iri(str(term))
-    return term.n3()
-
-
-def turtle_statements(g: Graph) -> str:
-    """The triples of ``g`` as Turtle statements grouped by subject, using the prefixes the
-    document declares (rdflib's Turtle serializer costs several times as much per graph)."""
-    subjects: dict[Node, dict[Node, list[Node]]] = {}
-    for s, p, o in g:
-        subjects.setdefault(s, {}).setdefault(p, []).append(o)
-    out = []
-    for s, predicates in subjects.items():
-        types = predicates.pop(RDF.type, None)
-        parts = ["a " + ", ".join(map(_term, types))] if types else []
-        for p, objects in predicates.items():
-            parts.append(_term(p) + " " + ", ".join(map(_term, objects)))
-        out.append(f"\n{_term(s)} " + " ;\n    ".join(parts) + " .\n")
-    return "".join(out)
+def _batches(parts: Iterable[Triples], size: int) -> Iterator[list[Triples]]:
+    batch: list[Triples] = []
+    for part in parts:
+        batch.append(part)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 from pygeofilter import ast
-from rdflib import Graph, Literal, URIRef
 
 from catalogue.dcat.graph import DCATBuilder, vocab_dir
-from catalogue.dcat.namespaces import HYDRA, RDF, XSD, bind_prefixes
+from catalogue.dcat.iris import HYDRA, RDF, XSD
 from catalogue.dcat.serialize import RDFFormat, Serializer, load_context
+from catalogue.dcat.triples import Lit, Triples
 from catalogue.errors import NotFoundError, QueryError
 from catalogue.index import ChangeTime, Index
 from catalogue.model import Dataset
@@ -62,16 +63,16 @@ class DCATService:
 
     # -- what is served ------------------------------------------------------------------------
 
-    def catalogue_graphs(self, modified_since: str | None, page: Page | None) -> Iterator[Graph]:
-        """The catalogue node (with its Hydra page when paged), then each dataset's graph."""
+    def catalogue_triples(self, modified_since: str | None, page: Page | None) -> Iterator[Triples]:
+        """The catalogue node (with its Hydra page when paged), then each dataset's triples."""
         builder = self.builder
         condition = _modified_since(modified_since)
+        yield builder.catalog_triples()
         if page is None:
-            yield builder.catalog_graph()
             for dataset in self._all(condition):
-                graph = self._dataset_graph(dataset)
-                if graph is not None:
-                    yield graph
+                triples = self._dataset_triples(dataset)
+                if triples is not None:
+                    yield triples
             return
         result = self.index.search_datasets(
             SearchQuery(
@@ -81,25 +82,23 @@ class DCATService:
                 offset=(page.number - 1) * page.size,
             )
         )
-        head = builder.catalog_graph()
-        self._hydra(head, result.number_matched, page, modified_since)
-        yield head
+        yield self._hydra(result.number_matched, page, modified_since)
         for dataset in result.records:
-            graph = self._dataset_graph(dataset)
-            if graph is not None:
-                yield graph
+            triples = self._dataset_triples(dataset)
+            if triples is not None:
+                yield triples
 
-    def _dataset_graph(self, dataset: Dataset) -> Graph | None:
-        """One dataset's graph; a record that cannot be described is left out and logged,
+    def _dataset_triples(self, dataset: Dataset) -> Triples | None:
+        """One dataset's triples; a record that cannot be described is left out and logged,
         so one broken record never cuts a catalogue short."""
         try:
-            return self.builder.dataset_graph(dataset)
+            return self.builder.dataset_triples(dataset)
         except Exception:
             log.exception("dataset left out of the DCAT output dataset=%s", dataset.id)
             return None
 
-    def dataset_graph(self, dataset: Dataset) -> Graph:
-        return self.builder.dataset_graph(dataset)
+    def dataset_triples(self, dataset: Dataset) -> Triples:
+        return self.builder.dataset_triples(dataset)
 
     def find_dataset(self, dataset_id: str) -> Dataset:
         dataset = self.index.get_dataset(dataset_id)
@@ -145,22 +144,24 @@ class DCATService:
                 return
             offset += BATCH
 
-    def _hydra(self, g: Graph, total: int, page: Page, modified_since: str | None) -> None:
+    def _hydra(self, total: int, page: Page, modified_since: str | None) -> Triples:
         base = f"{self.builder.ctx.catalog_uri}?page_size={page.size}"
         if modified_since:
-            base += f"&modified_since={modified_since}"
+            # the value is read back from the link as a query parameter: "+" must stay "+"
+            base += f"&modified_since={quote(modified_since, safe=':')}"
         last = max(1, -(-total // page.size))
-        node = URIRef(f"{base}&page={page.number}")
-        bind_prefixes(g)
-        g.add((node, RDF.type, HYDRA.PagedCollection))
-        g.add((node, HYDRA.totalItems, Literal(total, datatype=XSD.integer)))
-        g.add((node, HYDRA.itemsPerPage, Literal(page.size, datatype=XSD.integer)))
-        g.add((node, HYDRA.firstPage, URIRef(f"{base}&page=1")))
-        g.add((node, HYDRA.lastPage, URIRef(f"{base}&page={last}")))
+        node = f"{base}&page={page.number}"
+        g = Triples()
+        g.add(node, RDF.type, HYDRA.PagedCollection)
+        g.add(node, HYDRA.totalItems, Lit(str(total), datatype=XSD.integer))
+        g.add(node, HYDRA.itemsPerPage, Lit(str(page.size), datatype=XSD.integer))
+        g.add(node, HYDRA.firstPage, f"{base}&page=1")
+        g.add(node, HYDRA.lastPage, f"{base}&page={last}")
         if page.number < last:
-            g.add((node, HYDRA.nextPage, URIRef(f"{base}&page={page.number + 1}")))
+            g.add(node, HYDRA.nextPage, f"{base}&page={page.number + 1}")
         if page.number > 1:
-            g.add((node, HYDRA.previousPage, URIRef(f"{base}&page={page.number - 1}")))
+            g.add(node, HYDRA.previousPage, f"{base}&page={page.number - 1}")
+        return g
 
 
 def parse_page(params: dict[str, str], default_size: int, max_size: int) -> Page | None:

@@ -71,30 +71,35 @@ class Vocabularies:
     def __init__(self, graph: Graph, folder: Path | None = None) -> None:
         self.graph = graph
         self.folder = folder
-        self._lookup: dict[str, dict[str, URIRef]] = {name: {} for name in SCHEMES}
-        self._media_types: dict[URIRef, URIRef] = {}
+        # plain strings, as the DCAT mapping writes them (see catalogue.dcat.triples)
+        self._lookup: dict[str, dict[str, str]] = {name: {} for name in SCHEMES}
+        self._media_types: dict[str, str] = {}
+        self._labels: dict[str, list[tuple[str | None, str]]] = {}
         by_scheme = {URIRef(uri): name for name, uri in SCHEMES.items()}
         for concept, scheme in graph.subject_objects(SKOS.inScheme):
             name = by_scheme.get(scheme)  # type: ignore[call-overload]
             if name is None or not isinstance(concept, URIRef):
                 continue
             table = self._lookup[name]
-            table[_key(str(concept))] = concept
+            table[_key(str(concept))] = str(concept)
             for prop in (SKOS.notation, SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel):
                 for label in graph.objects(concept, prop):
-                    table.setdefault(_key(str(label)), concept)
+                    table.setdefault(_key(str(label)), str(concept))
             for media in graph.objects(concept, DCAT.mediaType):
-                self._media_types[concept] = media  # type: ignore[assignment]
+                self._media_types[str(concept)] = str(media)
+        for concept, label in graph.subject_objects(SKOS.prefLabel):
+            self._labels.setdefault(str(concept), []).append(
+                (getattr(label, "language", None), str(label))
+            )
         # the last path segment of a concept URI (e.g. "DEU", "cc-zero") is how sources
         # often abbreviate it; it never overrides a label
         for table in self._lookup.values():
-            for concept in list(table.values()):
-                tail = str(concept).rsplit("/", 1)[-1]
-                table.setdefault(_key(tail), concept)
+            for uri in list(table.values()):
+                table.setdefault(_key(uri.rsplit("/", 1)[-1]), uri)
         # the licence list keys its concepts by paths such as "dl-by-de/2.0"
-        for concept in list(self._lookup["licence"].values()):
-            table = self._lookup["licence"]
-            table.setdefault(_key(str(concept).removeprefix(LICENCES + "/")), concept)
+        licences = self._lookup["licence"]
+        for uri in list(licences.values()):
+            licences.setdefault(_key(uri.removeprefix(LICENCES + "/")), uri)
 
     @classmethod
     def load(cls, folder: Path | None = None) -> Vocabularies:
@@ -114,25 +119,25 @@ class Vocabularies:
         )
         return cls(graph, folder)
 
-    def concept(self, vocabulary: str, value: str | None) -> URIRef | None:
+    def concept(self, vocabulary: str, value: str | None) -> str | None:
         """The concept of ``vocabulary`` that ``value`` names, or None."""
         if not value:
             return None
         return self._lookup[vocabulary].get(_key(value))
 
-    def media_type_of(self, file_type: URIRef) -> URIRef | None:
+    def media_type_of(self, file_type: str) -> str | None:
         """The IANA media type the vocabulary gives for a file type."""
         return self._media_types.get(file_type)
 
-    def label(self, concept: URIRef, lang: str = "en") -> str | None:
-        labels = list(self.graph.objects(concept, SKOS.prefLabel))
-        for label in labels:
-            if getattr(label, "language", None) == lang:
-                return str(label)
-        return str(labels[0]) if labels else None
+    def label(self, concept: str, lang: str = "en") -> str | None:
+        labels = self._labels.get(concept, [])
+        for label_lang, text in labels:
+            if label_lang == lang:
+                return text
+        return labels[0][1] if labels else None
 
-    def in_scheme(self, vocabulary: str, concept: URIRef) -> bool:
-        return (concept, SKOS.inScheme, URIRef(SCHEMES[vocabulary])) in self.graph
+    def in_scheme(self, vocabulary: str, concept: str) -> bool:
+        return (URIRef(concept), SKOS.inScheme, URIRef(SCHEMES[vocabulary])) in self.graph
 
 
 def _key(text: str) -> str:
