@@ -737,6 +737,23 @@ def test_many_hits_sorted_by_an_indexed_key_page_as_a_full_sort_would(
                 )
                 found = [d.id for d in index.search_datasets(query).records]
                 assert found == want[offset : offset + 20], (key, descending, offset, facets)
+    # no condition: a page of every dataset is a slice of the held order, the count its length
+    for key, descending in (("id", False), ("id", True), ("modified", True), ("title", False)):
+
+        def every(d: Dataset, key: str = key) -> tuple[object, ...]:
+            value = getattr(d, key)
+            return (value is not None, value or "", rid[d.id])
+
+        want = [d.id for d in sorted(records, key=every, reverse=descending)]
+        for offset in (0, 1234, len(want) - 5, len(want) + 1):
+            for facets in ((), ("themes",)):
+                query = SearchQuery(
+                    sort=(SortKey(key, descending),), limit=20, offset=offset, facets=facets
+                )
+                result = index.search_datasets(query)
+                assert result.number_matched == len(records)
+                found = [d.id for d in result.records]
+                assert found == want[offset : offset + 20], (key, descending, offset, facets)
 
 
 def test_kept_filter_hits_follow_dataset_writes(index: SQLiteIndex) -> None:

@@ -47,6 +47,10 @@ class DCATService:
         self._lock = threading.Lock()
         self._last_modified: tuple[int, str | None] | None = None
 
+    def warm_up(self) -> None:
+        """Read the vocabularies and the JSON-LD context now, not in the first request."""
+        self._load()
+
     @property
     def builder(self) -> DCATBuilder:
         return self._load()[0]

@@ -80,11 +80,18 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
             status_code=500,
         )
 
+    def warm_up() -> None:
+        ogc.warm_up()
+        try:
+            dcat.warm_up()
+        except Exception:  # an optimisation: the first DCAT request would report the error
+            log.warning("DCAT warm-up failed", exc_info=True)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # build the OGC API before the first request, not during it; count facets meanwhile
         await asyncio.to_thread(ogc.api)
-        threading.Thread(target=ogc.warm_up, name="facet-warm-up", daemon=True).start()
+        threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
         yield
         ogc.close()
         if own_index:

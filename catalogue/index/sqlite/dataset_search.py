@@ -97,19 +97,37 @@ class DatasetSearch(Search[T]):
     def page_rows(
         self, base: str, params: list[Any], matched: int, hits: np.ndarray | None
     ) -> list[Any]:
-        """Hits read already (for facets) and sorted by one indexed key: the page is picked by
-        the hits' places in that key's order, held in memory (a filter matching 12,500
-        datasets, newest first: 3.3 → 0.3 ms)."""
+        """Sorted by one indexed key: with the hits read already (for facets) the page is
+        picked by their places in that key's order, held in memory (a filter matching 12,500
+        datasets, newest first: 3.3 → 0.3 ms); with no condition it is a slice of the order."""
         q = self.query
-        if hits is not None and self.sort_ranks is not None and len(q.sort) == 1:
-            expr = self.column(q.sort[0].field).expr
-            index = _SORT_INDEXES.get(expr)
-            if index is not None:
-                ranks = self.sort_ranks.ranks(self.conn, self.generation(), index, expr)
-                page = page_by_rank(hits, ranks, q.sort[0].descending, q.offset, q.limit)
+        expr = self._ranked_key()
+        if expr is not None and self.sort_ranks is not None:
+            descending = q.sort[0].descending
+            if hits is not None:
+                ranks = self.sort_ranks.ranks(self.conn, self.generation(), expr)
+                page = page_by_rank(hits, ranks, descending, q.offset, q.limit)
                 if page is not None:
                     return self.rows_by_rid(page.tolist())
+            elif not self.where:
+                order = self.sort_ranks.order(self.conn, self.generation(), expr)
+                if descending:
+                    order = order[::-1]
+                return self.rows_by_rid(order[q.offset : q.offset + q.limit].tolist())
         return super().page_rows(base, params, matched, hits)
+
+    def _ranked_key(self) -> str | None:
+        """The expression of the query's one sort key, when the datasets' order by it is held."""
+        if len(self.query.sort) != 1:
+            return None
+        expr = self.column(self.query.sort[0].field).expr
+        return expr if expr in SortRanks.KEYS else None
+
+    def known_count(self) -> int | None:
+        """With no condition: the number of datasets, from the held order by id."""
+        if self.where or self.sort_ranks is None:
+            return None
+        return len(self.sort_ranks.order(self.conn, self.generation(), "d.id"))
 
     def paged(self, base: str, matched: int) -> str:
         """Many hits sorted by a key with an index: walk the index in the sort's order and stop

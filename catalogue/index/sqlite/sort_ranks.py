@@ -1,5 +1,8 @@
 """Each dataset's place in the order of an indexed sort key, held in memory per generation.
 
+A page of all datasets in such an order (a DCAT or CKAN page by id, newest first) is a slice
+of the order, and their number its length: no count and no OFFSET walk over the index.
+
 A filter with facets has read all its hits already (their row ids are the facets' mask). Its
 page in another order — CKAN's newest first over a group of 12,500 datasets — then needs no
 second SQL pass over the hits: each hit's place in the key's order is looked up in an array,
@@ -18,30 +21,44 @@ from catalogue.index.sqlite.text_hits import rowid_array
 
 
 class SortRanks:
-    """Places of the datasets in the ascending order of indexed sort keys (ties by row id)."""
+    """The datasets in the ascending order of indexed sort keys (ties by row id), and each
+    dataset's place in that order."""
+
+    # the sort keys with an index (a walk of it per generation); the place of ``d.id``'s order
+    # also counts the datasets
+    KEYS = frozenset({"d.id", "d.modified", "d.title"})
 
     def __init__(self) -> None:
-        self._ranks: dict[str, np.ndarray] = {}
+        self._orders: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._generation: int | None = None
         self._lock = threading.Lock()
 
-    def ranks(self, conn: sqlite3.Connection, generation: int, index: str, expr: str) -> np.ndarray:
-        """Per row id its place in ``ORDER BY expr, rid`` (read through ``index``)."""
+    def order(self, conn: sqlite3.Connection, generation: int, expr: str) -> np.ndarray:
+        """The row ids of every dataset in ``ORDER BY expr, rid``."""
+        return self._get(conn, generation, expr)[0]
+
+    def ranks(self, conn: sqlite3.Connection, generation: int, expr: str) -> np.ndarray:
+        """Per row id its place in ``ORDER BY expr, rid`` (-1: no dataset)."""
+        return self._get(conn, generation, expr)[1]
+
+    def _get(
+        self, conn: sqlite3.Connection, generation: int, expr: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        assert expr in self.KEYS
         with self._lock:
             if generation != self._generation:
-                self._ranks.clear()
+                self._orders.clear()
                 self._generation = generation
-            ranks = self._ranks.get(index)
-        if ranks is None:
-            rids = rowid_array(
-                conn, f"SELECT d.rid FROM datasets d INDEXED BY {index} ORDER BY {expr}, d.rid", ()
-            )
+            held = self._orders.get(expr)
+        if held is None:
+            rids = rowid_array(conn, f"SELECT d.rid FROM datasets d ORDER BY {expr}, d.rid", ())
             ranks = np.full(int(rids.max()) + 1 if len(rids) else 0, -1, dtype=np.int64)
             ranks[rids] = np.arange(len(rids), dtype=np.int64)
+            held = (rids, ranks)
             with self._lock:
                 if generation == self._generation:
-                    self._ranks[index] = ranks
-        return ranks
+                    self._orders[expr] = held
+        return held
 
 
 def page_by_rank(
