@@ -101,8 +101,8 @@ class PreparedItem:
     """An item as the JSON of its document, or the reason it cannot be stored.
 
     ``source`` is the encoded document without the fields a write adds (``run``, ``source``,
-    ``seq``): geometry and properties are encoded once, for the digest, and that encoding is
-    put into the document as it is, not decoded and encoded again."""
+    ``seq``). (Putting the digest's encodings of geometry and properties into it as
+    ``orjson.Fragment`` measured twice as slow as encoding the small objects again.)"""
 
     __slots__ = ("dataset_id", "digest", "error", "id", "key", "source")
 
@@ -128,11 +128,11 @@ class PreparedItem:
             "ds": item.dataset_id,
             "hash": self.digest,
             "text": item_text(item.properties),
-            "properties": orjson.Fragment(properties),
+            "properties": item.properties,
             "p": typed_values(item.properties),
         }
         if box is not None:
-            doc["geometry"] = orjson.Fragment(geometry)
+            doc["geometry"] = item.geometry
             doc["point"] = box[0] == box[2] and box[1] == box[3]
             doc["minx"], doc["miny"], doc["maxx"], doc["maxy"] = box
         if start is not None:
