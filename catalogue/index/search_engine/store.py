@@ -351,14 +351,9 @@ class SearchEngineIndex:
                 item_count=(old or {}).get("item_count") or 0,
                 derived=(old or {}).get("derived") or {},
             )
-            try:
-                encoded = orjson.dumps(doc)
-            except TypeError as exc:
-                stats.failed.append((dataset.id, f"cannot be written as JSON: {exc}"))
-                continue
             self._dataset_sources[dataset.id] = source
             action = {"index": {"_index": self.names.datasets, "_id": dataset.id}}
-            lines += [orjson.dumps(action) + b"\n", encoded + b"\n"]
+            lines += [orjson.dumps(action) + b"\n", orjson.dumps(doc) + b"\n"]
             outcomes.append((dataset.id, "updated" if old else "added", True))
 
     def _item_operations(
