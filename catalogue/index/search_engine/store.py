@@ -339,8 +339,8 @@ class SearchEngineIndex:
                     (dataset.id, f"id already taken by a dataset of source {old['source']!r}")
                 )
                 continue
+            self._dataset_sources[dataset.id] = source
             if old is not None and old["hash"] == digest:
-                self._dataset_sources[dataset.id] = source
                 lines += _touch(self.names.datasets, dataset.id, run_id)
                 outcomes.append((dataset.id, "unchanged", True))
                 continue
@@ -351,7 +351,6 @@ class SearchEngineIndex:
                 item_count=(old or {}).get("item_count") or 0,
                 derived=(old or {}).get("derived") or {},
             )
-            self._dataset_sources[dataset.id] = source
             action = {"index": {"_index": self.names.datasets, "_id": dataset.id}}
             lines += [orjson.dumps(action) + b"\n", orjson.dumps(doc) + b"\n"]
             outcomes.append((dataset.id, "updated" if old else "added", True))
