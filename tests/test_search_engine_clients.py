@@ -17,6 +17,7 @@ from conftest import engine_settings
 
 from catalogue.errors import ConfigError, IndexBackendError, QueryError
 from catalogue.index import open_index
+from catalogue.index.search_engine.client import ndjson
 from catalogue.index.search_engine.elasticsearch import ElasticsearchClient
 from catalogue.index.search_engine.opensearch import OpenSearchClient
 from catalogue.index.search_engine.settings import EngineSettings
@@ -93,7 +94,7 @@ def test_elasticsearch_errors_become_the_catalogues(es8: FakeElasticsearch) -> N
     assert "unknown shape type [blob]" in refused_query.value.user_message
     assert refused_query.value.http_status == 400
     with pytest.raises(IndexBackendError) as failed_write:
-        client.bulk([{"index": {"_index": "x", "_id": "1"}}, {"a": 1}])
+        client.bulk(ndjson([{"index": {"_index": "x", "_id": "1"}}, {"a": 1}]))
     assert "HTTP 500" in failed_write.value.user_message
     assert "disk full" in failed_write.value.user_message
 

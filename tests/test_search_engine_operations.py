@@ -348,6 +348,7 @@ class BusyProxy:
 
         self.busy = busy
         self.refused = 0
+        self.bulk_bodies: list[int] = []  # bytes of each bulk request forwarded
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -364,6 +365,8 @@ class BusyProxy:
                         orjson.dumps({"error": {**error, "root_cause": [error]}, "status": 429}),
                     )
                     return
+                if self.path.split("?")[0].endswith("/_bulk"):
+                    proxy.bulk_bodies.append(len(body))
                 headers = {
                     k: v
                     for k, v in self.headers.items()
@@ -411,6 +414,26 @@ def test_a_busy_engine_is_written_to_again_after_a_wait(opensearch_url: str) -> 
         assert proxy.refused == 6
     finally:
         proxy.busy = 0
+        index.drop()
+        index.close()
+        proxy.close()
+
+
+def test_large_records_make_smaller_bulk_requests(opensearch_url: str) -> None:
+    proxy = BusyProxy(opensearch_url, busy=0)
+    index: Any = open_index(engine_settings(proxy.url, batch_bytes=20_000))
+    try:
+        text = "Baumkataster " * 200  # 2.6 kB, in a document three times (text, properties, p)
+        stats = index.upsert(
+            [dataset(), *(point(i, 6.7, 51.2, note=text) for i in range(40))], run_id="r1"
+        )
+        assert not stats.failed and stats.added == 41
+        # ~330 kB in all, 5,000 records allowed per request: the bytes decide
+        assert len(proxy.bulk_bodies) >= 10
+        assert max(proxy.bulk_bodies) < 20_000 + 10_000  # the limit, give or take a record
+        index.refresh_datasets(["src"])
+        assert index.search_items("src", SearchQuery(limit=0)).number_matched == 40
+    finally:
         index.drop()
         index.close()
         proxy.close()

@@ -14,7 +14,10 @@ import logging
 import math
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from catalogue.errors import (
     CatalogueError,
@@ -31,6 +34,16 @@ log = logging.getLogger("catalogue.index.search_engine")
 
 BUSY_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Seconds waited before sending a bulk request again that the engine refused as busy."""
+
+
+BULK_ANSWER = "errors,items.*.status,items.*.error"
+"""``filter_path`` of bulk requests: the engine echoes index, id, version and shard counts for
+every document otherwise, an answer larger than what the catalogue reads from it."""
+
+
+def ndjson(operations: Iterable[dict[str, Any]]) -> bytes:
+    """Bulk lines from action and source objects."""
+    return b"".join(orjson.dumps(op) + b"\n" for op in operations)
 
 
 class EngineBusyError(IndexBackendError):
@@ -158,13 +171,15 @@ class EngineClient(ABC):
     @abstractmethod
     def count(self, index: str, query: dict[str, Any]) -> int: ...
 
-    def bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
-        """One ``_bulk`` request (action and source lines); per-document errors are in the
-        answer, not raised. An engine that answers busy (429) is asked again after a wait that
-        doubles, five times, before the write fails."""
+    def bulk(self, body: bytes) -> dict[str, Any]:
+        """One ``_bulk`` request of NDJSON lines (action and source, each ending in a newline);
+        the answer holds ``errors`` and, per operation in order, its ``status`` and ``error``
+        (see :data:`BULK_ANSWER`). Per-document errors are in the answer, not raised. An engine
+        that answers busy (429) is asked again after a wait that doubles, five times, before
+        the write fails."""
         for wait in (*BUSY_WAITS, None):
             try:
-                return self.send_bulk(operations)
+                return self.send_bulk(body)
             except EngineBusyError as exc:
                 if wait is None:
                     raise
@@ -173,8 +188,9 @@ class EngineClient(ABC):
         raise AssertionError("unreachable")
 
     @abstractmethod
-    def send_bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
-        """One ``_bulk`` request, once."""
+    def send_bulk(self, body: bytes) -> dict[str, Any]:
+        """One ``_bulk`` request, once, sent as it is (no per-line serializer) and answered
+        through :data:`BULK_ANSWER`."""
 
     @abstractmethod
     def delete_by_query(self, index: str, query: dict[str, Any]) -> int:

@@ -12,7 +12,12 @@ from elasticsearch import Elasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 
 from catalogue.errors import ConfigError, IndexBackendError, IndexUnavailableError
-from catalogue.index.search_engine.client import EngineClient, first_reason, refused
+from catalogue.index.search_engine.client import (
+    BULK_ANSWER,
+    EngineClient,
+    first_reason,
+    refused,
+)
 from catalogue.index.search_engine.settings import EngineSettings
 from catalogue.index.search_engine.store import SearchEngineIndex
 
@@ -141,9 +146,12 @@ class ElasticsearchClient(EngineClient):
         with self._calls("search"):
             return int(self.client.count(index=index, query=query)["count"])
 
-    def send_bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    def send_bulk(self, body: bytes) -> dict[str, Any]:
         with self._calls("write documents"):
-            return dict(self.slow.bulk(operations=operations))
+            # NDJSON bytes pass the client's serializer as they are (its types name only
+            # sequences of objects)
+            answer = self.slow.bulk(operations=body, filter_path=BULK_ANSWER)  # type: ignore[arg-type]
+            return dict(answer)
 
     def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
         with self._calls("delete documents"):

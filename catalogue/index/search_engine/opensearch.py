@@ -12,21 +12,33 @@ from opensearchpy import OpenSearch
 from opensearchpy.serializer import JSONSerializer
 
 from catalogue.errors import IndexBackendError, IndexUnavailableError
-from catalogue.index.search_engine.client import EngineClient, first_reason, refused
+from catalogue.index.search_engine.client import (
+    BULK_ANSWER,
+    EngineClient,
+    first_reason,
+    refused,
+)
 from catalogue.index.search_engine.settings import EngineSettings
 from catalogue.index.search_engine.store import SearchEngineIndex
 
 
 class _OrjsonSerializer(JSONSerializer):  # type: ignore[misc]
-    """Bulk bodies are most of what is sent: orjson writes them several times faster."""
+    """orjson both ways: several times faster than the client's own on bodies and answers.
+    Bulk bodies arrive encoded already and pass as they are."""
 
-    def dumps(self, data: Any) -> str:
-        if isinstance(data, str):
+    def dumps(self, data: Any) -> str | bytes:
+        if isinstance(data, str | bytes):
             return data
         try:
             return orjson.dumps(data, default=self.default).decode()
         except TypeError:
             return str(super().dumps(data))
+
+    def loads(self, data: Any) -> Any:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return super().loads(data)
 
 
 class OpenSearchClient(EngineClient):
@@ -155,9 +167,13 @@ class OpenSearchClient(EngineClient):
         with self._calls("search"):
             return int(self.client.count(index=index, body={"query": query})["count"])
 
-    def send_bulk(self, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    def send_bulk(self, body: bytes) -> dict[str, Any]:
         with self._calls("write documents"):
-            return dict(self.client.bulk(body=operations, request_timeout=self.long_timeout))
+            return dict(
+                self.client.bulk(
+                    body=body, filter_path=BULK_ANSWER, request_timeout=self.long_timeout
+                )
+            )
 
     def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
         with self._calls("delete documents"):

@@ -32,7 +32,11 @@ class EngineSettings(BaseModel):
     timeout: float = Field(30.0, gt=0)
     """Seconds per request (bulk and delete-by-query requests get ten times as long)."""
     batch_size: int = Field(5000, ge=1, le=100_000)
-    """Records per ``_bulk`` request."""
+    """Records per ``_bulk`` request (at most)."""
+    batch_bytes: int = Field(8_000_000, ge=10_000, le=100_000_000)
+    """Bytes of documents per ``_bulk`` request (at most, give or take one document): large
+    records make smaller batches. Engines refuse requests above ``http.max_content_length``
+    (100 MB by default; less on some hosted services)."""
     query_timeout: float = Field(10.0, gt=0)
     """Seconds one search may take (``index.query_timeout``, shared with the other backends)."""
 

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import orjson
+
 from catalogue.errors import IndexBackendError, NotFoundError
 from catalogue.index.protocol import CollectionInfo, UpsertStats
 from catalogue.index.search_engine import mapping
-from catalogue.index.search_engine.client import EngineClient, first_reason
+from catalogue.index.search_engine.client import EngineClient, first_reason, ndjson
 from catalogue.index.search_engine.documents import (
     DATASET_FIELDS,
     PreparedItem,
@@ -223,9 +225,11 @@ class SearchEngineIndex:
         batch_size: int | None = None,
     ) -> UpsertStats:
         size = batch_size or self.settings.batch_size
+        byte_limit = self.settings.batch_bytes
         stats = UpsertStats()
         checked: dict[str, bool] = {}  # dataset id: had no items when this call began
         batch: list[Dataset | PreparedItem] = []
+        batch_bytes = 0
         # bulk requests in flight while the next batch is read and prepared: the engine
         # indexes each on a thread of its own
         in_flight: list[Future[UpsertStats]] = []
@@ -237,10 +241,15 @@ class SearchEngineIndex:
         writer = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="catalogue-bulk")
         try:
             for record in records:
-                batch.append(PreparedItem(record) if isinstance(record, Item) else record)
-                if len(batch) >= size:
+                if isinstance(record, Item):
+                    prepared = PreparedItem(record)
+                    batch_bytes += len(prepared.source)
+                    batch.append(prepared)
+                else:
+                    batch.append(record)
+                if len(batch) >= size or batch_bytes >= byte_limit:
                     in_flight.append(self._write_batch(writer, batch, run_id, checked, settle))
-                    batch = []
+                    batch, batch_bytes = [], 0
             if batch:
                 in_flight.append(self._write_batch(writer, batch, run_id, checked, settle))
             settle()
@@ -262,38 +271,41 @@ class SearchEngineIndex:
         """Prepare a batch's bulk request and hand it to the writer; ``settle`` waits for the
         request before, as lookups must see what it writes."""
         stats = UpsertStats()
-        operations: list[dict[str, Any]] = []
+        lines: list[bytes] = []
         outcomes: list[tuple[str, str, bool]] = []  # (record id, success counts as, dataset?)
         datasets = [r for r in batch if isinstance(r, Dataset)]
         if datasets:
             settle()
-            self._dataset_operations(datasets, run_id, stats, operations, outcomes)
+            self._dataset_operations(datasets, run_id, stats, lines, outcomes)
         items = [r for r in batch if isinstance(r, PreparedItem)]
         if items:
-            self._item_operations(items, run_id, stats, checked, operations, outcomes, settle)
+            self._item_operations(items, run_id, stats, checked, lines, outcomes, settle)
         settle(IN_FLIGHT - 1)
-        return writer.submit(self._apply, operations, outcomes, stats)
+        return writer.submit(self._apply, lines, outcomes, stats)
 
     def _apply(
-        self,
-        operations: list[dict[str, Any]],
-        outcomes: list[tuple[str, str, bool]],
-        stats: UpsertStats,
+        self, lines: list[bytes], outcomes: list[tuple[str, str, bool]], stats: UpsertStats
     ) -> UpsertStats:
-        if not operations:
+        if not lines:
             return stats
-        answer = self.client.bulk(operations)
+        answer = self.client.bulk(b"".join(lines))
+        results = answer["items"] if answer.get("errors") else None
+        if results is not None and len(results) != len(outcomes):
+            raise IndexBackendError(
+                f"the search engine answered {len(results)} of {len(outcomes)} bulk operations"
+            )
         changed = False  # a dataset added or updated: publishers rebuild their lists
-        for (record_id, outcome, is_dataset), result in zip(outcomes, answer["items"], strict=True):
-            detail = next(iter(result.values()))
-            error = detail.get("error")
-            if error is not None:
-                reason = first_reason(error)
-                if detail.get("status") == 409:
-                    reason = "duplicate item id within the source"
-                stats.failed.append((record_id, reason))
-                log.warning("record refused", extra={"record": record_id, "reason": reason})
-                continue
+        for n, (record_id, outcome, is_dataset) in enumerate(outcomes):
+            if results is not None:
+                detail = next(iter(results[n].values()))
+                error = detail.get("error")
+                if error is not None:
+                    reason = first_reason(error)
+                    if detail.get("status") == 409:
+                        reason = "duplicate item id within the source"
+                    stats.failed.append((record_id, reason))
+                    log.warning("record refused", extra={"record": record_id, "reason": reason})
+                    continue
             if outcome == "added":
                 stats.added += 1
             elif outcome == "updated":
@@ -310,7 +322,7 @@ class SearchEngineIndex:
         datasets: list[Dataset],
         run_id: str,
         stats: UpsertStats,
-        operations: list[dict[str, Any]],
+        lines: list[bytes],
         outcomes: list[tuple[str, str, bool]],
     ) -> None:
         existing = self.client.mget(
@@ -329,10 +341,7 @@ class SearchEngineIndex:
                 continue
             self._dataset_sources[dataset.id] = source
             if old is not None and old["hash"] == digest:
-                operations += [
-                    {"update": {"_index": self.names.datasets, "_id": dataset.id}},
-                    {"doc": {"run": run_id}},
-                ]
+                lines += _touch(self.names.datasets, dataset.id, run_id)
                 outcomes.append((dataset.id, "unchanged", True))
                 continue
             doc = dataset_doc(dataset, digest)
@@ -342,7 +351,8 @@ class SearchEngineIndex:
                 item_count=(old or {}).get("item_count") or 0,
                 derived=(old or {}).get("derived") or {},
             )
-            operations += [{"index": {"_index": self.names.datasets, "_id": dataset.id}}, doc]
+            action = {"index": {"_index": self.names.datasets, "_id": dataset.id}}
+            lines += [orjson.dumps(action) + b"\n", orjson.dumps(doc) + b"\n"]
             outcomes.append((dataset.id, "updated" if old else "added", True))
 
     def _item_operations(
@@ -351,7 +361,7 @@ class SearchEngineIndex:
         run_id: str,
         stats: UpsertStats,
         checked: dict[str, bool],
-        operations: list[dict[str, Any]],
+        lines: list[bytes],
         outcomes: list[tuple[str, str, bool]],
         settle: Callable[[], None],
     ) -> None:
@@ -378,27 +388,28 @@ class SearchEngineIndex:
         if lookup:
             settle()
         existing = self.client.mget(self.names.items, lookup, ["hash", "run", "seq"])
+        index, run = self.names.items, orjson.dumps(run_id)
+        sources: dict[str, bytes] = {}  # dataset id: its source's name, encoded
         for key, item in by_key.items():
             old = existing.get(key)
             if old is not None and old["run"] == run_id:
                 stats.failed.append((item.id, "duplicate item id within the source"))
                 continue
             if old is not None and old["hash"] == item.digest:
-                operations += [
-                    {"update": {"_index": self.names.items, "_id": key}},
-                    {"doc": {"run": run_id}},
-                ]
+                lines += _touch(index, key, run_id)
                 outcomes.append((item.id, "unchanged", False))
                 continue
-            doc = {
-                **item.doc,
-                "run": run_id,
-                "source": self._dataset_sources[item.dataset_id],
-                "seq": old["seq"] if old else next(self._seq),
-            }
+            source = sources.get(item.dataset_id)
+            if source is None:
+                source = sources[item.dataset_id] = orjson.dumps(
+                    self._dataset_sources[item.dataset_id]
+                )
             # "create" refuses an id written before in this run: the duplicate is reported
             action = "index" if old else "create"
-            operations += [{action: {"_index": self.names.items, "_id": key}}, doc]
+            lines += [
+                orjson.dumps({action: {"_index": index, "_id": key}}) + b"\n",
+                item.line(run, source, old["seq"] if old else next(self._seq)),
+            ]
             outcomes.append((item.id, "updated" if old else "added", False))
 
     def _learn_datasets(self, ids: set[str]) -> None:
@@ -470,7 +481,7 @@ class SearchEngineIndex:
                     {"doc": derived_update(docs[dataset_id]["doc"], count, box, span, fields)},
                 ]
         if operations:
-            answer = self.client.bulk(operations)
+            answer = self.client.bulk(ndjson(operations))
             errors = [r["update"]["error"] for r in answer["items"] if "error" in r["update"]]
             if errors:
                 raise IndexBackendError(
@@ -545,6 +556,14 @@ class SearchEngineIndex:
             self.client, self.names.datasets, {"match_all": {}}, ["doc", "item_count", "derived"]
         ):
             yield dataset_from_source(hit["_source"])
+
+
+def _touch(index: str, doc_id: str, run_id: str) -> list[bytes]:
+    """Bulk lines marking an unchanged document as seen by this run."""
+    return [
+        orjson.dumps({"update": {"_index": index, "_id": doc_id}}) + b"\n",
+        orjson.dumps({"doc": {"run": run_id}}) + b"\n",
+    ]
 
 
 def _stamp() -> str:
