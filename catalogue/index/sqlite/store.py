@@ -35,6 +35,7 @@ from catalogue.index.sqlite.rows import (
     item_from_row,
     unpack,
 )
+from catalogue.index.sqlite.rtree_build import rebuild_rtree, rtree_complete
 from catalogue.index.sqlite.search import ItemSearch
 from catalogue.index.sqlite.text_hits import TextHits
 from catalogue.model import Dataset, Item, utc_now
@@ -457,8 +458,8 @@ class SQLiteIndex:
                     ),
                 )
                 self._set_dataset_box(conn, rid, box)
-                if rid in self._bulk_loading or not _rtree_complete(conn, rid):
-                    _rebuild_rtree(conn, rid, items_box)
+                if rid in self._bulk_loading or not rtree_complete(conn, rid):
+                    rebuild_rtree(conn, rid, items_box)
                 self._bulk_loading.discard(rid)
 
     # reads -----------------------------------------------------------------------------
@@ -581,37 +582,3 @@ def dataset_terms(dataset: Dataset) -> set[tuple[str, str]]:
 def _bump_generation(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('changed_at', ?)", (utc_now(),))
-
-
-def _rtree_complete(conn: sqlite3.Connection, ds: int) -> bool:
-    """Whether every located item of dataset ``ds`` has its R*Tree entry (an interrupted bulk
-    load leaves some without; the next refresh repairs them)."""
-    located = conn.execute(
-        "SELECT count(*) FROM items WHERE ds = ? AND minx IS NOT NULL", (ds,)
-    ).fetchone()[0]
-    entered = conn.execute(
-        "SELECT count(*) FROM items_rtree WHERE mind <= ? AND maxd >= ?", (ds, ds)
-    ).fetchone()[0]
-    return bool(located == entered)
-
-
-def _rebuild_rtree(conn: sqlite3.Connection, ds: int, extent: list[float] | None) -> None:
-    """Write dataset ``ds``'s R*Tree entries anew in spatial order (vertical strips, alternating
-    up and down), which packs nearby items into the same nodes."""
-    conn.execute(
-        "DELETE FROM items_rtree WHERE rid IN "
-        "(SELECT rid FROM items_rtree WHERE mind <= ? AND maxd >= ?)",
-        (ds, ds),
-    )
-    if not extent:
-        return
-    x0, width = extent[0], max(extent[2] - extent[0], 1e-9)
-    count = conn.execute("SELECT count(*) FROM items WHERE ds = ?", (ds,)).fetchone()[0]
-    strips = max(1, int((count / 250) ** 0.5))  # ~square leaves of ~250 entries
-    strip = "CAST((minx - ?) / ? * ? AS INTEGER)"
-    conn.execute(
-        "INSERT INTO items_rtree SELECT rid, minx, maxx, miny, maxy, ds, ds FROM items "
-        f"WHERE ds = ? AND minx IS NOT NULL ORDER BY {strip}, "
-        f"CASE {strip} % 2 WHEN 0 THEN miny ELSE -miny END",
-        (ds, x0, width, strips, x0, width, strips),
-    )
