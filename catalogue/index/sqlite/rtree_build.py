@@ -128,20 +128,21 @@ def _as_stored(boxes: np.ndarray) -> np.ndarray:
 def _tiled(boxes: np.ndarray, fanout: int) -> np.ndarray:
     """An order of the boxes (by dataset, then vertical strips of about ``fanout`` nodes' worth,
     alternately up and down) in which each run of ``fanout`` boxes lies close together."""
-    cx = (boxes[:, 0].astype(np.float64) + boxes[:, 1]) / 2
-    cy = (boxes[:, 2].astype(np.float64) + boxes[:, 3]) / 2
-    ds = boxes[:, 4].astype(np.float64)
-    strip = np.zeros(len(boxes), dtype=np.int64)
+    # twice the centres, in 32 bits like the boxes: 12 bytes an entry while sorting
+    cx = boxes[:, 0] + boxes[:, 1]
+    cy = boxes[:, 2] + boxes[:, 3]
+    ds = boxes[:, 4]
+    strip = np.zeros(len(boxes), dtype=np.int32)
     by_ds = np.argsort(ds, kind="stable")
     bounds = np.flatnonzero(np.diff(ds[by_ds])) + 1
     for group in np.split(by_ds, bounds):
         nodes = -(-len(group) // fanout)
         strips = max(1, int(np.ceil(np.sqrt(nodes))))
-        x = cx[group]
-        ranks = np.argsort(x, kind="stable")  # equal shares of boxes per strip
+        ranks = np.argsort(cx[group], kind="stable")  # equal shares of boxes per strip
         strip[group[ranks]] = np.arange(len(group)) * strips // len(group)
-    serpentine = np.where(strip % 2 == 0, cy, -cy)
-    return np.lexsort((serpentine, strip, ds))
+    del cx
+    np.negative(cy, out=cy, where=strip % 2 == 1)  # odd strips run downwards
+    return np.lexsort((cy, strip, ds))
 
 
 def _union(boxes: np.ndarray, starts: np.ndarray) -> np.ndarray:
