@@ -16,6 +16,7 @@ empty gets its entries written once, at the end, in spatial order. Two ways:
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterator
 
@@ -23,7 +24,6 @@ import numpy as np
 
 TABLE = "items_rtree"
 _DOWN, _UP = 1.0 - 1.0 / 8388608.0, 1.0 + 1.0 / 8388608.0  # SQLite's RNDTOWARDS, RNDAWAY
-_CHUNK = 65536
 _CELL = np.dtype([("id", ">i8"), ("box", ">f4", (6,))])  # minx maxx miny maxy mind maxd
 
 
@@ -68,49 +68,126 @@ def rebuild_rtree(conn: sqlite3.Connection, ds: int, extent: list[float] | None)
 
 
 def _pack(conn: sqlite3.Connection, ds: int) -> None:
-    """Build the whole tree anew from ``ds``'s items and every other dataset's entries."""
-    node_size = conn.execute(f"SELECT length(data) FROM {TABLE}_node WHERE nodeno = 1").fetchone()[
-        0
-    ]
+    """Build the whole tree anew from ``ds``'s items and every other dataset's entries.
+
+    The leaves come from one query that SQLite sorts into strips (its sorter spills to disk,
+    so memory stays flat however large the collection); only the leaves' boxes are kept, to
+    build the few upper levels with numpy."""
+    row = conn.execute(f"SELECT length(data) FROM {TABLE}_node WHERE nodeno = 1").fetchone()
+    node_size = int(row[0])
     fanout = (node_size - 4) // _CELL.itemsize
-    ids, boxes = _entries(conn, ds)
-    levels: list[tuple[np.ndarray, np.ndarray]] = []  # per level from the leaves: ids, boxes
-    while True:
+    total = _plan(conn, ds, fanout)
+    counts = [-(-total // fanout)]  # nodes per level, leaves first
+    while counts[-1] > 1:
+        counts.append(-(-counts[-1] // fanout))
+    first = [1 + sum(counts[level + 1 :]) for level in range(len(counts))]  # the root is 1
+    depth = len(counts) - 1
+    for name in ("node", "rowid", "parent"):
+        conn.execute(f"DELETE FROM {TABLE}_{name}")
+    if not total:
+        conn.execute(f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (1, ?)", (bytes(node_size),))
+        return
+    boxes = _write_leaves(conn, ds, first[0], depth, fanout, node_size)
+    conn.execute("DELETE FROM temp.rtree_others")
+    ids = np.arange(len(boxes), dtype=np.int64)
+    for level in range(1, len(counts)):
         order = _tiled(boxes, fanout)
         ids, boxes = ids[order], boxes[order]
-        levels.append((ids, boxes))
-        if len(ids) <= fanout:
-            break
+        cells = np.empty(len(ids), dtype=_CELL)
+        cells["id"] = ids + first[level - 1]  # the node numbers of the level below
+        cells["box"] = boxes
+        header = depth if level == depth else 0
+        conn.executemany(
+            f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (?, ?)",
+            _nodes(cells, first[level], header, fanout, node_size),
+        )
+        conn.executemany(
+            f"INSERT INTO {TABLE}_parent(nodeno, parentnode) VALUES (?, ?)",
+            _owners(cells["id"], first[level], fanout),
+        )
         starts = np.arange(0, len(ids), fanout)
-        ids = np.arange(len(starts), dtype=np.int64)  # numbered below, once all are known
+        ids = np.arange(len(starts), dtype=np.int64)
         boxes = _union(boxes, starts)
-    _write(conn, levels, fanout, node_size)
 
 
-def _entries(conn: sqlite3.Connection, ds: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every entry the tree is to hold: the other datasets' as stored, ``ds``'s from its items
-    (read in chunks into arrays: 32 bytes an entry, no Python object per entry kept)."""
-    total = conn.execute(
-        f"SELECT (SELECT count(*) FROM {TABLE} WHERE NOT (mind <= ? AND maxd >= ?)) + "
-        "(SELECT count(*) FROM items WHERE ds = ? AND minx IS NOT NULL)",
-        (ds, ds, ds),
-    ).fetchone()[0]
-    ids = np.empty(total, dtype=np.int64)
-    boxes = np.empty((total, 6), dtype=np.float32)
-    cursor = conn.execute(
-        f"SELECT rid, minx, maxx, miny, maxy, mind, maxd FROM {TABLE} "
-        "WHERE NOT (mind <= ? AND maxd >= ?) "
-        "UNION ALL SELECT rid, minx, maxx, miny, maxy, ds, ds FROM items "
-        "WHERE ds = ? AND minx IS NOT NULL",
-        (ds, ds, ds),
+def _plan(conn: sqlite3.Connection, ds: int, fanout: int) -> int:
+    """Fill the temporary table of strips per dataset (where x starts, its width, how many
+    strips of about ``fanout`` leaves each); return how many entries the tree is to hold."""
+    # the other datasets' entries are kept aside: the tree's own tables are emptied before
+    # the new one is written
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS rtree_others "
+        "(rid INTEGER, minx REAL, maxx REAL, miny REAL, maxy REAL, ds INTEGER)"
     )
-    at = 0
-    while rows := cursor.fetchmany(_CHUNK):
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS rtree_strips "
+        "(ds INTEGER PRIMARY KEY, x0 REAL, width REAL, strips INTEGER)"
+    )
+    conn.execute("DELETE FROM temp.rtree_others")
+    conn.execute("DELETE FROM temp.rtree_strips")
+    conn.execute(
+        "INSERT INTO temp.rtree_others "
+        f"SELECT rid, minx, maxx, miny, maxy, mind FROM {TABLE} "
+        "WHERE NOT (mind <= ? AND maxd >= ?)",
+        (ds, ds),
+    )
+    groups = conn.execute(
+        "SELECT ds, min(x), max(x), count(*) FROM (SELECT ds, minx + maxx AS x "
+        "FROM temp.rtree_others UNION ALL "
+        "SELECT ds, minx + maxx FROM items WHERE ds = ? AND minx IS NOT NULL) GROUP BY ds",
+        (ds,),
+    ).fetchall()
+    conn.executemany(
+        "INSERT INTO temp.rtree_strips VALUES (?, ?, ?, ?)",
+        [
+            (group, low, max(high - low, 1e-9), max(1, math.ceil(math.sqrt(count / fanout))))
+            for group, low, high, count in groups
+        ],
+    )
+    return sum(group[3] for group in groups)
+
+
+def _write_leaves(
+    conn: sqlite3.Connection, ds: int, first: int, depth: int, fanout: int, node_size: int
+) -> np.ndarray:
+    """Write the leaf nodes and every entry's leaf, in strip order; the leaves' boxes."""
+    strip = "min(CAST((e.minx + e.maxx - s.x0) / s.width * s.strips AS INTEGER), s.strips - 1)"
+    cursor = conn.execute(
+        "SELECT e.rid, e.minx, e.maxx, e.miny, e.maxy, e.ds, e.ds FROM ("
+        "SELECT rid, minx, maxx, miny, maxy, ds FROM temp.rtree_others UNION ALL "
+        "SELECT rid, minx, maxx, miny, maxy, ds FROM items WHERE ds = ? AND minx IS NOT NULL"
+        ") AS e CROSS JOIN temp.rtree_strips AS s ON s.ds = e.ds "
+        f"ORDER BY e.ds, {strip}, CASE {strip} % 2 WHEN 0 THEN e.miny ELSE -e.miny END",
+        (ds,),
+    )
+    leaf_boxes: list[np.ndarray] = []
+    header = depth if depth == 0 else 0  # a single leaf is the root
+    written = 0
+    while rows := cursor.fetchmany(fanout * 1024):  # whole nodes at a time
         table = np.array(rows, dtype=np.float64)
-        ids[at : at + len(rows)] = table[:, 0]
-        boxes[at : at + len(rows)] = _as_stored(table[:, 1:])
-        at += len(rows)
-    return ids[:at], boxes[:at]
+        del rows
+        cells = np.empty(len(table), dtype=_CELL)
+        cells["id"] = table[:, 0]
+        cells["box"] = _as_stored(table[:, 1:])
+        del table
+        number = first + written // fanout
+        conn.executemany(
+            f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (?, ?)",
+            _nodes(cells, number, header, fanout, node_size),
+        )
+        conn.executemany(
+            f"INSERT INTO {TABLE}_rowid(rowid, nodeno) VALUES (?, ?)",
+            _owners(cells["id"], number, fanout),
+        )
+        leaf_boxes.append(_union(cells["box"], np.arange(0, len(cells), fanout)))
+        written += len(cells)
+    return np.concatenate(leaf_boxes)
+
+
+def _owners(ids: np.ndarray, first: int, fanout: int) -> Iterator[tuple[int, int]]:
+    """(id, node number) of cells laid out ``fanout`` to a node from node ``first`` on."""
+    numbers = np.arange(len(ids)) // fanout + first
+    return zip(ids.tolist(), numbers.tolist(), strict=True)
 
 
 def _as_stored(boxes: np.ndarray) -> np.ndarray:
@@ -151,47 +228,6 @@ def _union(boxes: np.ndarray, starts: np.ndarray) -> np.ndarray:
     out[:, 0::2] = np.minimum.reduceat(boxes[:, 0::2], starts, axis=0)
     out[:, 1::2] = np.maximum.reduceat(boxes[:, 1::2], starts, axis=0)
     return out
-
-
-def _write(
-    conn: sqlite3.Connection,
-    levels: list[tuple[np.ndarray, np.ndarray]],
-    fanout: int,
-    node_size: int,
-) -> None:
-    """Number the nodes (root 1, then level by level from the top) and write the shadow
-    tables: nodes, each entry's leaf, each node's parent."""
-    counts = [-(-len(ids) // fanout) for ids, _ in levels]  # nodes per level, leaves first
-    first: list[int] = [0] * len(levels)
-    next_no = 1
-    for level in reversed(range(len(levels))):
-        first[level] = next_no
-        next_no += counts[level]
-    for name in ("node", "rowid", "parent"):
-        conn.execute(f"DELETE FROM {TABLE}_{name}")
-    depth = len(levels) - 1
-    for level, (ids, boxes) in enumerate(levels):
-        cells = np.empty(len(ids), dtype=_CELL)
-        # a node's cells point to the nodes of the level below: their numbers are known now
-        cells["id"] = ids if level == 0 else ids + first[level - 1]
-        cells["box"] = boxes
-        conn.executemany(
-            f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (?, ?)",
-            _nodes(cells, first[level], depth if level == depth else 0, fanout, node_size),
-        )
-        # every entry's (or child node's) node, in chunks: no list of them all
-        owner = (
-            f"{TABLE}_rowid(rowid, nodeno)" if level == 0 else f"{TABLE}_parent(nodeno, parentnode)"
-        )
-        for start in range(0, len(cells), _CHUNK):
-            part = cells["id"][start : start + _CHUNK]
-            numbers = np.arange(start, start + len(part)) // fanout + first[level]
-            conn.executemany(
-                f"INSERT INTO {owner} VALUES (?, ?)",
-                zip(part.tolist(), numbers.tolist(), strict=True),
-            )
-    if not levels[0][0].size:
-        conn.execute(f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (1, ?)", (bytes(node_size),))
 
 
 def _nodes(
