@@ -1,10 +1,15 @@
 """The members of a large JSON array, read one at a time, with a limit on nesting.
 
 ``ijson.items`` builds each member whole, however deeply it nests: a few hundred kilobytes of
-``[[[[…]]]]`` made a harvest take all the machine's memory. Here the parser's events are built
-into members by ijson's own ``ObjectBuilder`` while the depth is counted; a member nested
-deeper than ``max_depth`` is skipped (its events are consumed without building anything) and
-handed out as :class:`TooDeep`, for the harvester to report as a broken record.
+``[[[[…]]]]`` made a harvest take all the machine's memory. Two ways to read:
+
+- fast, for a stream that can seek (a local file): ``ijson.items`` builds the members in C,
+  behind a :class:`~harvesters.jsondepth.DepthGuard` that measures each chunk's nesting on its
+  bytes before the parser sees it. Only when a chunk nests too deep does reading start over;
+- exact, for that case and for streams that cannot seek (HTTP): the parser's events are built
+  into members by ijson's own ``ObjectBuilder`` while the depth is counted, in Python; a member
+  nested deeper than ``max_depth`` is skipped (its events are consumed without building
+  anything) and handed out as :class:`TooDeep`, for the harvester to report as a broken record.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from typing import IO, Any
 
 import ijson
 from ijson.common import ObjectBuilder
+
+from harvesters.jsondepth import DepthExceeded, DepthGuard
 
 MAX_DEPTH = 64
 """Nesting deeper than this inside one member is refused (GeoJSON needs 4 for polygons)."""
@@ -31,7 +38,33 @@ class TooDeep:
 
 def members(stream: IO[bytes], prefix: str, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
     """The members of the array at ``prefix`` (ijson's prefix syntax, e.g. ``features.item``),
-    numbers as floats; a member nested deeper than ``max_depth`` as a :class:`TooDeep`.
+    numbers as floats; a member nested deeper than ``max_depth`` as a :class:`TooDeep`."""
+    handed_out = 0
+    if _seekable(stream):
+        start = stream.tell()
+        # the member's own nesting plus the containers the prefix walks through
+        guard = DepthGuard(stream, max_depth + len(prefix.split(".")))
+        try:
+            for member in ijson.items(guard, prefix, use_float=True):
+                handed_out += 1
+                yield member
+            return
+        except DepthExceeded:
+            stream.seek(start)  # somewhere nests too deep: read it all again, exactly
+    for position, member in enumerate(exact_members(stream, prefix, max_depth)):
+        if position >= handed_out:
+            yield member
+
+
+def _seekable(stream: IO[bytes]) -> bool:
+    try:
+        return stream.seekable()
+    except (AttributeError, ValueError):
+        return False
+
+
+def exact_members(stream: IO[bytes], prefix: str, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
+    """Like :func:`members`, reading every event in Python; for streams that cannot seek.
 
     Reads ijson's basic events (``ijson.parse`` builds a prefix string for every event, which
     grows with the depth: quadratic on deeply nested input) and keeps the path as a list."""

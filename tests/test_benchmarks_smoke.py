@@ -7,6 +7,7 @@ docs/benchmarks.md); this only keeps them working as the code changes.
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,19 @@ def test_ogc_benchmark_runs(tmp_path: Path) -> None:
     (result,) = out["results"]  # type: ignore[misc]
     assert result["features"] == 1000 and result["features_per_s"] > 0
     assert result["bbox_100_p50_ms"] > 0 and result["item_p50_ms"] > 0
+
+
+@pytest.mark.slow
+def test_indexing_benchmark_runs(tmp_path: Path) -> None:
+    out = _run("bench_indexing.py", "--sizes", "2000", "--work", str(tmp_path))
+    (result,) = out["results"]  # type: ignore[misc]
+    assert result["features"] == 2000 and result["features_per_s"] > 0
+    assert result["raw_features_per_s"] > 0 and result["harvest_to_raw"] > 0
+    # the raw copy holds the rows the harvest stored
+    copy = sqlite3.connect(tmp_path / "raw_2000.sqlite")
+    assert copy.execute("SELECT count(*) FROM items").fetchone()[0] == 2000
+    assert copy.execute("SELECT count(*) FROM items_fts").fetchone()[0] == 2000
+    assert copy.execute("SELECT count(*) FROM items_rtree").fetchone()[0] == 2000
 
 
 @pytest.mark.slow

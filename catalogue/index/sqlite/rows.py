@@ -102,11 +102,6 @@ def is_envelope(geometry: dict[str, Any], box: Sequence[float]) -> bool:
     return corners == {(minx, miny), (minx, maxy), (maxx, miny), (maxx, maxy)}
 
 
-def unpack(width: int) -> str:
-    """SQL selecting the fields of a JSON array row from ``json_each``."""
-    return ", ".join(f"value ->> {i}" for i in range(width))
-
-
 def item_text(properties: dict[str, Any]) -> str:
     """The words of an item for full-text search: its string values (nested ones too)."""
     out: list[str] = []
