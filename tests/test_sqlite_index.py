@@ -15,7 +15,7 @@ import shapely.geometry
 from catalogue.errors import NotFoundError, QueryError
 from catalogue.index import Index
 from catalogue.index.sqlite import SQLiteIndex
-from catalogue.index.sqlite.bounds import BoundsCache
+from catalogue.index.sqlite.bounds import Bounds, BoundsCache
 from catalogue.index.sqlite.dataset_search import SORT_BY_INDEX_FROM, DatasetSearch
 from catalogue.model import Dataset, Item, Provenance
 from catalogue.query import (
@@ -770,3 +770,34 @@ def test_kept_filter_hits_follow_dataset_writes(index: SQLiteIndex) -> None:
     assert again.facets["themes"][0].count == 21
     index.delete_datasets(["s0", "s2"])
     assert index.search_datasets(query).number_matched == 19
+
+
+def test_bounds_arrays_are_used_where_they_pay(index: SQLiteIndex) -> None:
+    """Points: a small box walks the R*Tree, a box over most of them reads the arrays; a
+    collection with many city-wide areas reads the arrays for any box."""
+    load(index, [point(i, 6.7 + (i % 100) / 250, 51.1 + (i // 100) / 250) for i in range(3000)])
+    conn = index._conn()
+    ds = conn.execute("SELECT rid FROM datasets WHERE id = 'src'").fetchone()[0]
+    points = Bounds.read(conn, ds, 10_000)
+    assert points is not None and not points.wide
+    small = index._item_search("src", SearchQuery(bbox=(6.8, 51.2, 6.81, 51.21)))
+    assert small.bounds is not None and not small.arrays_pay(small.bounds)
+    large = index._item_search("src", SearchQuery(bbox=(6.0, 50.0, 8.0, 52.0)))
+    assert large.bounds is not None and large.arrays_pay(large.bounds)
+    areas = dataset("src", "areas", title="Gebiete")
+    city = {
+        "type": "Polygon",
+        "coordinates": [[[6.7, 51.1], [7.1, 51.1], [7.1, 51.3], [6.7, 51.3], [6.7, 51.1]]],
+    }
+    wide_items = [Item(f"w{i}", "areas", city, {"n": i}) for i in range(40)]
+    load(index, [*wide_items, *(point(i, 6.8, 51.2, ds="areas") for i in range(2000))], ds=areas)
+    held = Bounds.read(
+        conn, conn.execute("SELECT rid FROM datasets WHERE id = 'areas'").fetchone()[0], 10_000
+    )
+    assert held is not None and held.wide
+    search = index._item_search("areas", SearchQuery(bbox=(6.8, 51.2, 6.81, 51.21)))
+    assert search.bounds is not None and search.arrays_pay(search.bounds)
+    assert (
+        index.search_items("areas", SearchQuery(bbox=(6.8, 51.2, 6.81, 51.21))).number_matched
+        == 2040
+    )

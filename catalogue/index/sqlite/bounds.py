@@ -47,6 +47,9 @@ class Bounds:
     maxx: np.ndarray
     maxy: np.ndarray
     envelope: np.ndarray  # the geometry is its bounding box: no exact test needed
+    # at least 1 % of the items span a tenth of the collection's extent or more (city-wide
+    # areas): a box reaches many of them wherever it is, which the R*Tree answers slowly
+    wide: bool = False
 
     @classmethod
     def read(cls, conn: sqlite3.Connection, ds: int, max_rows: int) -> Bounds | None:
@@ -59,13 +62,22 @@ class Bounds:
         if len(rows) > max_rows:
             return None
         table = np.array(rows, dtype=np.float64).reshape(len(rows), 6)
+        minx, miny, maxx, maxy = (table[:, i].copy() for i in range(1, 5))
+        wide = False
+        if len(rows):
+            width, height = maxx - minx, maxy - miny
+            span_x = max(float(maxx.max() - minx.min()), 1e-12)
+            span_y = max(float(maxy.max() - miny.min()), 1e-12)
+            spanning = (width >= span_x / 10) | (height >= span_y / 10)
+            wide = int(np.count_nonzero(spanning)) * 100 >= len(rows)
         return cls(
             rids=table[:, 0].astype(np.int64),
-            minx=table[:, 1].copy(),
-            miny=table[:, 2].copy(),
-            maxx=table[:, 3].copy(),
-            maxy=table[:, 4].copy(),
+            minx=minx,
+            miny=miny,
+            maxx=maxx,
+            maxy=maxy,
             envelope=table[:, 5] != 0,
+            wide=wide,
         )
 
     def hits(self, bbox: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
