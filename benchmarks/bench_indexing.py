@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sqlite3
 import sys
 import time
@@ -23,8 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_ogc import harvest  # noqa: E402
-from synthetic import write  # noqa: E402
+from bench_ogc import harvest, points_config  # noqa: E402
 
 from catalogue.index.sqlite import schema  # noqa: E402
 
@@ -74,16 +72,7 @@ def raw_copy(source: Path, target: Path) -> dict[str, float]:
 
 
 def run_size(n: int, work: Path) -> dict[str, object]:
-    data = work / f"points_{n}.geojson"
-    if not data.exists():
-        write(n, str(data))
-    config = work / f"indexing_{n}.yml"
-    index = work / f"indexing_{n}"
-    shutil.rmtree(index, ignore_errors=True)
-    config.write_text(
-        f"index: {{backend: sqlite, path: {index}/catalogue.sqlite}}\n"
-        f"sources:\n  - {{name: points, type: geojson, url: {data}, datetime_field: updated}}\n"
-    )
+    config, index = points_config(n, work, "indexing")
     load = os.getloadavg()[0]
     seconds, rss = harvest(config)
     raw = raw_copy(index / "catalogue.sqlite", work / f"raw_{n}.sqlite")

@@ -98,17 +98,24 @@ def time_requests(client: httpx.Client, paths: list[str], check: str) -> tuple[f
     return percentiles(samples)
 
 
-def run_size(n: int, work: Path, port: int, rounds: int) -> dict[str, object]:
+def points_config(n: int, work: Path, name: str) -> tuple[Path, Path]:
+    """A configuration harvesting ``n`` synthetic points (written once) into a fresh index
+    folder: the paths of the configuration and of that folder."""
     data = work / f"points_{n}.geojson"
     if not data.exists():
         write(n, str(data))
-    config = work / f"bench_{n}.yml"
-    index = work / f"index_{n}"
+    config = work / f"{name}_{n}.yml"
+    index = work / f"{name}_{n}"
     shutil.rmtree(index, ignore_errors=True)
     config.write_text(
         f"index: {{backend: sqlite, path: {index}/catalogue.sqlite}}\n"
         f"sources:\n  - {{name: points, type: geojson, url: {data}, datetime_field: updated}}\n"
     )
+    return config, index
+
+
+def run_size(n: int, work: Path, port: int, rounds: int) -> dict[str, object]:
+    config, index = points_config(n, work, "index")
     seconds, rss = harvest(config)
     quarter = len(rss) // 4
     result: dict[str, object] = {
