@@ -216,8 +216,9 @@ def test_records_facets(http: httpx.Client) -> None:
     assert set(body["facets"]) >= {"kind", "keywords", "organization", "licence"}
 
 
-def test_facets_are_counted_once_at_startup(demo: LiveServer) -> None:
-    """The first visitor asking for facets does not wait for the facet columns to be read."""
+def test_facets_and_bounds_are_read_once_at_startup(demo: LiveServer) -> None:
+    """The first visitor asking for facets or a map does not wait for the facet columns or
+    the collections' bounds to be read."""
     import time
 
     from catalogue.index.sqlite import SQLiteIndex
@@ -225,8 +226,14 @@ def test_facets_are_counted_once_at_startup(demo: LiveServer) -> None:
     index = SQLiteIndex(demo.settings.index.path, read_mostly=True)  # type: ignore[arg-type]
     with LiveServer(demo.settings.with_port(free_port()), index):
         deadline = time.monotonic() + 10
-        while not index._facet_columns._columns and time.monotonic() < deadline:
+        while not index._facet_columns._values and time.monotonic() < deadline:
             time.sleep(0.05)
-        warmed = {key[1] for key in index._facet_columns._columns}
+        warmed = {key[1] for key in index._facet_columns._values}
+        held = set(index._bounds._held)
+        conn = index._conn()
+        with_items = {r[0] for r in conn.execute("SELECT rid FROM datasets WHERE item_count > 0")}
     index.close()
     assert {"kategorie", "kind", "keywords"} <= warmed
+    # the bounds were read before the facets were counted: every collection with items
+    assert held and held <= with_items
+    assert len(held) == min(len(with_items), 8)

@@ -10,13 +10,13 @@ The arrays are rebuilt when the index generation changes (a harvest changed data
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from catalogue.index.sqlite.per_generation import PerGeneration
 from catalogue.query import FacetValue
 
 
@@ -82,13 +82,8 @@ class HitMask:
         return self._mask
 
 
-class FacetColumns:
+class FacetColumns(PerGeneration[tuple[str, str], FacetColumn]):
     """The facet columns of one index file, per (scope, field), for the current generation."""
-
-    def __init__(self) -> None:
-        self._columns: dict[tuple[str, str], FacetColumn] = {}
-        self._generation: int | None = None
-        self._lock = threading.Lock()
 
     def column(
         self,
@@ -99,14 +94,4 @@ class FacetColumns:
         args: list[Any],
     ) -> FacetColumn:
         """The column for ``key``; ``sql`` (with ``args``) selects its (rid, value) pairs."""
-        with self._lock:
-            if generation != self._generation:
-                self._columns.clear()
-                self._generation = generation
-            column = self._columns.get(key)
-        if column is None:
-            column = FacetColumn.read(conn.execute(sql, args))
-            with self._lock:
-                if generation == self._generation:
-                    self._columns[key] = column
-        return column
+        return self.get(generation, key, lambda: FacetColumn.read(conn.execute(sql, args)))

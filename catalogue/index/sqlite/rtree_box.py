@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import sqlite3
 
-_REACH = "minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ? AND mind <= ? AND maxd >= ?"
-_INSIDE = "minx >= ? AND maxx <= ? AND miny >= ? AND maxy <= ?"
+_REACH = (
+    "minx <= :maxx AND maxx >= :minx AND miny <= :maxy AND maxy >= :miny "
+    "AND mind <= :ds AND maxd >= :ds"
+)
+_INSIDE = "minx >= :minx AND maxx <= :maxx AND miny >= :miny AND maxy <= :maxy"
 _SQL = (
-    f"SELECT rid FROM items_rtree WHERE {_INSIDE} AND mind <= ? AND maxd >= ? "
+    f"SELECT rid FROM items_rtree WHERE {_INSIDE} AND mind <= :ds AND maxd >= :ds "
     "UNION ALL "
     "SELECT i.rid FROM items i "
     f"WHERE i.rid IN (SELECT rid FROM items_rtree WHERE {_REACH} AND NOT ({_INSIDE})) "
-    "AND +i.ds = ? AND i.minx <= ? AND i.maxx >= ? AND i.miny <= ? AND i.maxy >= ? "
-    "AND (i.envelope OR (i.minx >= ? AND i.maxx <= ? AND i.miny >= ? AND i.maxy <= ?) "
-    "OR ouc_spatial('INTERSECTS', i.geometry, ?)) "
+    "AND +i.ds = :ds AND i.minx <= :maxx AND i.maxx >= :minx "
+    "AND i.miny <= :maxy AND i.maxy >= :miny "
+    "AND (i.envelope OR (i.minx >= :minx AND i.maxx <= :maxx AND i.miny >= :miny "
+    "AND i.maxy <= :maxy) OR ouc_spatial('INTERSECTS', i.geometry, :box)) "
     "ORDER BY 1"
 )
 
@@ -32,24 +36,5 @@ def box_rids(
     """Row ids (ascending) of collection ``ds``'s items intersecting ``bbox`` (not crossing
     the antimeridian; ``box``: the same box as WKB, for the exact test of shapes)."""
     minx, miny, maxx, maxy = bbox
-    inside = (minx, maxx, miny, maxy)
-    params = (
-        *inside,
-        ds,
-        ds,
-        maxx,
-        minx,
-        maxy,
-        miny,
-        ds,
-        ds,
-        *inside,
-        ds,
-        maxx,
-        minx,
-        maxy,
-        miny,
-        *inside,
-        box,
-    )
+    params = {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy, "ds": ds, "box": box}
     return [row[0] for row in conn.execute(_SQL, params)]

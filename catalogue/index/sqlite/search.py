@@ -408,7 +408,6 @@ class ItemSearch(Search[T]):
         """A box in row order: the R*Tree is walked once for the row ids of every hit (their
         number is the count), then the page's rows are read by row id — instead of walking it
         once to count and again for the page."""
-        self.build()
         q = self.query
         bbox = q.bbox
         assert bbox is not None
@@ -416,6 +415,7 @@ class ItemSearch(Search[T]):
         if box_alone and bbox[0] <= bbox[2] and self._use_rtree(bbox):
             rids = box_rids(self.conn, self.ds, bbox, box_wkb(*bbox))
         else:
+            self.build()
             with fts_errors(q.text):
                 rids = [
                     r[0]

