@@ -17,6 +17,7 @@ from catalogue.index import Index
 from catalogue.index.sqlite import SQLiteIndex
 from catalogue.index.sqlite.bounds import Bounds, BoundsCache
 from catalogue.index.sqlite.dataset_search import SORT_BY_INDEX_FROM, DatasetSearch
+from catalogue.index.transfer import copy_index
 from catalogue.model import Dataset, Item, Provenance
 from catalogue.query import (
     SearchQuery,
@@ -135,6 +136,33 @@ def test_time_intervals_instants_and_open_ends(index: SQLiteIndex) -> None:
     assert ids("2030-01-01/2031-01-01") == ["c"]
     stored = index.get_item("src", "c")
     assert stored is not None and stored.time_end == ".."
+
+
+def test_a_scan_reads_every_item_once_in_stored_order_with_its_time(
+    index: SQLiteIndex, tmp_path: Path
+) -> None:
+    times = [
+        ("2020-01-01T00:00:00Z", None),
+        ("1969-07-20T20:17:40Z", None),  # before 1970
+        ("2021-06-01T12:00:00.250Z", "2021-12-31T00:00:00Z"),  # fractional seconds
+        ("2023-01-01T00:00:00Z", ".."),
+        ("..", "1999-12-31T23:59:59Z"),
+        (None, None),
+    ]
+    items = [Item(str(12 - i), "src", None, {"n": i}, *times[i % len(times)]) for i in range(12)]
+    load(index, items)  # stored as 12, 11, … 1: not the ids' order
+    scanned = list(index.scan_items("src"))
+    assert scanned == items
+    assert [index.get_item("src", i.id) for i in scanned] == items
+    assert list(index.scan_items("no-such-dataset")) == []
+    # a copy reads by scanning, so the copy keeps the items' order
+    target = SQLiteIndex(tmp_path / "copy.sqlite")
+    try:
+        copy_index(index, target)
+        copied = target.search_items("src", SearchQuery(limit=100)).records
+        assert [i.id for i in copied] == [str(12 - i) for i in range(12)]
+    finally:
+        target.close()
 
 
 def test_text_search_folds_diacritics_and_matches_word_prefixes(index: SQLiteIndex) -> None:

@@ -114,6 +114,17 @@ class FeatureSearch(Protocol):
 
 
 @runtime_checkable
+class ItemScan(Protocol):
+    """Optional: a backend that can read every item of a dataset straight through, in its
+    stored order, without the counting and sorting a search pays (a copy or a check of a
+    whole index reads every item once)."""
+
+    def scan_items(self, dataset_id: str) -> Iterator[Item]:
+        """Every item of the dataset, each once, in the order they were first stored."""
+        ...
+
+
+@runtime_checkable
 class ChangeTime(Protocol):
     """Optional: a backend that records when its datasets last changed (added, updated,
     deleted or refreshed), so publishers need not read every dataset to say so."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from catalogue.query import Field
 
 OPEN_START = -1e18
 OPEN_END = 1e18
+_YEAR_10000 = 253402300800.0
 
 
 def epoch(value: str | None) -> float | None:
@@ -153,6 +155,8 @@ def item_from_row(row: Sequence[Any]) -> Item:
 def iso(value: float | None) -> str | None:
     if value is None or not math.isfinite(value) or value <= OPEN_START or value >= OPEN_END:
         return None
+    if 0 <= value < _YEAR_10000 and value % 1 == 0:  # whole seconds: half the time
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
     moment = datetime.fromtimestamp(value, UTC)
     text = moment.isoformat(timespec="seconds" if moment.microsecond == 0 else "milliseconds")
     return text.replace("+00:00", "Z")

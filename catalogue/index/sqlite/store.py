@@ -56,6 +56,7 @@ COMMIT_ROWS = 100_000
 and the time index takes them in random order: committing every batch rewrote most of its
 pages each time (a third of a 1M-point load); readers see a long load in steps of this size."""
 FIELD_SAMPLE = 2000
+SCAN_ROWS = 1000
 # what SQLite says when a statement exceeds one of its limits: the search was too large
 _SQLITE_LIMITS = (
     "parser stack overflow",
@@ -607,6 +608,18 @@ class SQLiteIndex:
             "SELECT doc, item_count, derived FROM datasets ORDER BY id"
         ):
             yield dataset_from_row(row)
+
+    def scan_items(self, dataset_id: str) -> Iterator[Item]:
+        ds = self._dataset_rid(self._conn(), dataset_id)
+        if ds is None:
+            return
+        cursor = self._conn().execute(
+            "SELECT id, ?, geometry, properties, t_start, t_end FROM items "
+            "WHERE ds = ? ORDER BY rid",
+            (dataset_id, ds),
+        )
+        while rows := cursor.fetchmany(SCAN_ROWS):
+            yield from map(item_from_row, rows)
 
 
 def dataset_terms(dataset: Dataset) -> set[tuple[str, str]]:
