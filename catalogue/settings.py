@@ -128,6 +128,9 @@ class HarvestSettings(_Strict):
     file_roots: tuple[Path, ...] = ()
     """Folders local file sources may be read from; besides them, always the configuration's
     own folder and the system's temporary folder."""
+    second_process_bytes: int | None = Field(32 * 1024 * 1024, ge=0)
+    """A local GeoJSON or CSV file at least this large is read and prepared in a second
+    process while this one writes the index (with two cores or more); null: never."""
 
 
 class PortalSettings(_Strict):

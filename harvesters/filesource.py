@@ -17,6 +17,8 @@ class FileHarvester(SourceHarvester):
     options: ItemOptions
     media_type = "application/octet-stream"
     format = "FILE"
+    one_file = True
+    """Reads one file straight through: a large local one may be read in a second process."""
 
     def dataset(self) -> Dataset:
         """The file's dataset; a file on the web is also its distribution."""

@@ -18,17 +18,21 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from catalogue.districts import assign_districts, carry_districts, changed_sources
-from catalogue.errors import CatalogueError, HarvestError
+from catalogue.errors import HarvestError
 from catalogue.harvest.contract import Deleted
+from catalogue.harvest.failures import expected_failure, failure_message
 from catalogue.harvest.http import harvest_client
 from catalogue.harvest.registry import create_harvester
 from catalogue.harvest.report import HarvestReport, SourceReport
+from catalogue.harvest.second_process import reads_in_second_process, records_from_second_process
 from catalogue.harvest.state import STATE_FILE, HarvestStateStore, SourceState
 from catalogue.index import Index
+from catalogue.index.protocol import ItemPreparer
 from catalogue.model import Dataset, Item, Notice, Problem, utc_now
 from catalogue.settings import Settings, SourceSettings
 
@@ -122,7 +126,9 @@ def harvest_source(
     state: SourceState | None = None
     log.info("harvest started", extra={"source": source.name, "type": source.type})
 
-    def records(stream: Iterator[object]) -> Iterator[Dataset | Item]:
+    item_types: tuple[type, ...] = (Item,)
+
+    def records(stream: Iterator[Any]) -> Iterator[Any]:
         seen = 0
         for record in stream:
             if isinstance(record, Notice):
@@ -149,9 +155,10 @@ def harvest_source(
                 report.datasets += 1
                 touched.append(record.id)
                 deletions.keep(record.id, None)
-            elif isinstance(record, Item):
+            elif isinstance(record, item_types):  # an Item, or one prepared (ItemPreparer)
+                item: Any = record
                 report.items += 1
-                deletions.keep(record.dataset_id, record.id)
+                deletions.keep(item.dataset_id, item.id)
             else:
                 raise TypeError(f"a harvester yielded {type(record).__name__}")
             seen += 1
@@ -169,7 +176,14 @@ def harvest_source(
             state = states().begin(source.name, utc_now(), full=relist)
             stream: Iterator[object] = changes(state)
         else:
-            stream = harvester.records()
+            prepare = index.item_preparer() if isinstance(index, ItemPreparer) else None
+            if reads_in_second_process(source, harvester, settings.harvest, prepare):
+                assert prepare is not None
+                log.info("reading in a second process", extra={"source": source.name})
+                item_types = (Item, prepare)
+                stream = records_from_second_process(source, settings.harvest, prepare)
+            else:
+                stream = harvester.records()
         stats = index.upsert(records(stream), run_id=source_run)
         report.added, report.updated, report.unchanged = stats.added, stats.updated, stats.unchanged
         for record_id, reason in stats.failed:
@@ -194,13 +208,11 @@ def harvest_source(
         report.status = "ok"
     except Exception as exc:  # one source's failure must not stop the others
         report.status = "failed"
-        report.error = exc.user_message if isinstance(exc, CatalogueError) else _describe(exc)
+        report.error = failure_message(exc)
         log.error(
             "harvest failed",
             extra={"source": source.name, "error": report.error},
-            exc_info=not isinstance(
-                exc, (CatalogueError, httpx.HTTPError, OSError, UnicodeDecodeError)
-            ),
+            exc_info=not expected_failure(exc),
         )
     finally:
         if state is not None:
@@ -289,42 +301,3 @@ class _LazyStateStore:
     def close(self) -> None:
         if self.store is not None:
             self.store.close()
-
-
-def _describe(exc: Exception) -> str:
-    """Why a source failed, in words for the data team (the log has the exception)."""
-    if isinstance(exc, httpx.HTTPStatusError):
-        return f"HTTP {exc.response.status_code} from {exc.request.url}"
-    if isinstance(exc, httpx.RequestError):
-        return _describe_request_error(exc)
-    if isinstance(exc, UnicodeDecodeError):
-        encoding = exc.encoding.upper()
-        byte = exc.object[exc.start : exc.start + 1].hex()
-        return (
-            f"the data is not valid {encoding} (byte 0x{byte}): it is in another encoding "
-            "than the one it declares or the source is configured with"
-        )
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _describe_request_error(exc: httpx.RequestError) -> str:
-    try:
-        url = str(exc.request.url)
-    except RuntimeError:  # raised without a request
-        url = "the server"
-    text = str(exc)
-    if isinstance(exc, httpx.ConnectTimeout):
-        return f"timed out connecting to {url} (harvest.timeout)"
-    if isinstance(exc, httpx.TimeoutException):
-        return f"timed out waiting for {url} (harvest.timeout)"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {url}: {text}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        if "complete message body" in text:
-            return f"the response from {url} was truncated: {text}"
-        if "without sending a response" in text:
-            return f"{url} closed the connection without answering"
-        return f"{url} closed the connection or broke the HTTP protocol: {text}"
-    if isinstance(exc, httpx.NetworkError) and "reset" in text.lower():
-        return f"connection reset by the server while reading {url}"
-    return f"the request to {url} failed: {type(exc).__name__}: {text}"

@@ -125,6 +125,18 @@ class ItemScan(Protocol):
 
 
 @runtime_checkable
+class ItemPreparer(Protocol):
+    """Optional: a backend whose upsert takes items prepared beforehand, possibly in another
+    process (a large file is read and prepared in a second process while the index writes)."""
+
+    def item_preparer(self) -> type:
+        """A class made from an :class:`~catalogue.model.Item` (``cls(item)``) that pickles,
+        has the item's ``id`` and ``dataset_id``, and that :meth:`Index.upsert` takes in place
+        of the item."""
+        ...
+
+
+@runtime_checkable
 class ChangeTime(Protocol):
     """Optional: a backend that records when its datasets last changed (added, updated,
     deleted or refreshed), so publishers need not read every dataset to say so."""

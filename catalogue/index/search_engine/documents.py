@@ -139,11 +139,35 @@ class PreparedItem:
             doc["t_start"], doc["t_end"] = start, end
         self.source = orjson.dumps(doc)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # as a plain tuple: pickles in a third of the time of the slots' state
+        return _restore_engine_item, (
+            self.id,
+            self.dataset_id,
+            self.key,
+            self.error,
+            self.digest,
+            self.source,
+        )
+
     def line(self, run: bytes, source: bytes, seq: int) -> bytes:
         """The document's line in a bulk body, with the write's fields added (``run`` and
         ``source`` given encoded). Spliced as bytes: the rest of the document is encoded
         already, and only these three fields differ between writes of one item."""
         return b'%b,"run":%b,"source":%b,"seq":%d}\n' % (self.source[:-1], run, source, seq)
+
+
+def _restore_engine_item(*fields: Any) -> PreparedItem:
+    prepared = PreparedItem.__new__(PreparedItem)
+    (
+        prepared.id,
+        prepared.dataset_id,
+        prepared.key,
+        prepared.error,
+        prepared.digest,
+        prepared.source,
+    ) = fields
+    return prepared
 
 
 def item_from_source(source: dict[str, Any]) -> Item:

@@ -217,6 +217,9 @@ class SearchEngineIndex:
             self.client.update_script(self.names.meta, STATE, _BUMP, {"generation": 1})
 
     # writes ----------------------------------------------------------------------------
+    def item_preparer(self) -> type[PreparedItem]:
+        return PreparedItem
+
     def upsert(
         self,
         records: Iterable[Dataset | Item],
@@ -241,8 +244,9 @@ class SearchEngineIndex:
         writer = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="catalogue-bulk")
         try:
             for record in records:
-                if isinstance(record, Item):
-                    prepared = PreparedItem(record)
+                if isinstance(record, (Item, PreparedItem)):
+                    # items prepared elsewhere (ItemPreparer) pass as they are
+                    prepared = PreparedItem(record) if isinstance(record, Item) else record
                     batch_bytes += len(prepared.source)
                     batch.append(prepared)
                 else:

@@ -84,6 +84,30 @@ class PreparedItem:
         )
         self.text = item_text(item.properties)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # as a plain tuple: pickles in a third of the time of the slots' state
+        return _restore_sqlite_item, (
+            self.id,
+            self.dataset_id,
+            self.error,
+            self.digest,
+            self.values,
+            self.text,
+        )
+
+
+def _restore_sqlite_item(*fields: Any) -> PreparedItem:
+    prepared = PreparedItem.__new__(PreparedItem)
+    (
+        prepared.id,
+        prepared.dataset_id,
+        prepared.error,
+        prepared.digest,
+        prepared.values,
+        prepared.text,
+    ) = fields
+    return prepared
+
 
 def is_envelope(geometry: dict[str, Any], box: Sequence[float]) -> bool:
     """Whether a (valid) geometry covers exactly its bounding box: a point, or a polygon that is

@@ -190,6 +190,9 @@ class SQLiteIndex:
         conn.execute("INSERT OR IGNORE INTO runs(run_id) VALUES (?)", (run_id,))
         return int(conn.execute("SELECT run FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0])
 
+    def item_preparer(self) -> type[PreparedItem]:
+        return PreparedItem
+
     def upsert(
         self, records: Iterable[Dataset | Item], *, run_id: str, batch_size: int = BATCH
     ) -> UpsertStats:
@@ -642,7 +645,7 @@ def _batches(
     records: Iterable[Dataset | Item], size: int
 ) -> Iterator[list[Dataset | PreparedItem]]:
     batch: list[Dataset | PreparedItem] = []
-    for record in records:
+    for record in records:  # items prepared elsewhere (ItemPreparer) pass as they are
         batch.append(PreparedItem(record) if isinstance(record, Item) else record)
         if len(batch) >= size:
             yield batch

@@ -1,0 +1,180 @@
+"""Reading a large local file in a second process while this one writes the index.
+
+Parsing a big GeoJSON or CSV file and preparing its rows (bounds, encodings, content hash,
+search text) costs about as much CPU as the index spends writing them. A source read in one
+process does both in turn; here a child process reads the file and prepares each item with the
+index's own preparer, and hands the prepared records over in pickled batches through a pipe, so
+a machine with two cores does both at once.
+
+What a run reports is the same either way: records, skipped records and notices arrive in the
+order the harvester yields them; what the child read before it failed is written before the
+failure is raised here, in the words a failure in one process would have had. A child that dies
+(killed, out of memory) fails the source with that said; it never stops the other sources. The
+pipe holds one batch at a time, so memory stays flat however large the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import pickle
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from catalogue import logs
+from catalogue.errors import HarvestError
+from catalogue.harvest.failures import expected_failure, failure_message
+from catalogue.harvest.http import harvest_client
+from catalogue.harvest.registry import create_harvester
+from catalogue.model import Item
+from catalogue.settings import HarvestSettings, SourceSettings
+
+log = logging.getLogger("catalogue.harvest")
+
+BATCH = 2000
+"""Records per message: large enough that pickling and the pipe cost little per record."""
+QUEUED = 8
+"""Messages taken off the pipe ahead of the writer (a few MB)."""
+_RECORDS, _FAILED, _DONE = b"r", b"f", b"d"
+# spawned, not forked: the parent may run threads (a server's scheduled harvests)
+_CONTEXT = multiprocessing.get_context("spawn")
+
+Preparer = Callable[[Item], Any]
+
+
+def reads_in_second_process(
+    source: SourceSettings, harvester: object, harvest: HarvestSettings, prepare: object
+) -> bool:
+    """Whether this source is worth a second process: a one-file source type reading a local
+    file of at least ``harvest.second_process_bytes``, on a machine with two cores or more,
+    into an index that prepares items (and a full read: incremental runs stay in process)."""
+    threshold = harvest.second_process_bytes
+    if threshold is None or prepare is None or (os.cpu_count() or 1) < 2:
+        return False
+    if not getattr(harvester, "one_file", False) or callable(getattr(harvester, "changes", None)):
+        return False
+    if source.url.startswith(("http://", "https://")):
+        return False
+    try:
+        size = Path(source.url.removeprefix("file://")).expanduser().stat().st_size
+    except OSError:
+        return False  # the harvester says why, in process
+    return size >= threshold
+
+
+def records_from_second_process(
+    source: SourceSettings, harvest: HarvestSettings, prepare: Preparer
+) -> Iterator[object]:
+    """The source's records as its harvester yields them, items prepared by ``prepare``."""
+    receive, send = _CONTEXT.Pipe(duplex=False)
+    child = _CONTEXT.Process(
+        target=_read,
+        args=(source, harvest, prepare, send, logging.getLogger("catalogue").level),
+        name=f"catalogue-read-{source.name}",
+        daemon=True,
+    )
+    child.start()
+    send.close()  # the child's end: reading here ends (EOFError) when the child is gone
+    # a thread takes the messages off the pipe as they come (waiting on it frees the
+    # interpreter): the child goes on reading while this process writes a batch
+    messages: queue.Queue[bytes | None] = queue.Queue(QUEUED)
+    stop = threading.Event()
+    taker = threading.Thread(
+        target=_take, args=(receive, messages, stop), name=f"catalogue-take-{source.name}"
+    )
+    taker.start()
+    finished = False
+    try:
+        while (message := messages.get()) is not None:
+            kind, body = message[:1], message[1:]
+            if kind == _RECORDS:
+                yield from pickle.loads(body)
+            elif kind == _FAILED:
+                finished = True
+                raise HarvestError(pickle.loads(body))
+            else:
+                finished = True
+                return
+        child.join(5)
+        raise HarvestError(
+            f"the process reading {source.url} ended before the end of the file "
+            f"(exit code {child.exitcode})"
+        )
+    finally:
+        stop.set()
+        if not finished and child.is_alive():  # the writer stopped early: the rest is unwanted
+            child.terminate()
+        child.join()
+        taker.join()
+        receive.close()
+
+
+def _take(receive: Connection, messages: queue.Queue[bytes | None], stop: threading.Event) -> None:
+    """Move the child's messages into the queue, then None if the pipe ended before the
+    child said it was done."""
+    while True:
+        try:
+            message: bytes | None = receive.recv_bytes()
+        except (EOFError, OSError):
+            message = None
+        if not _put(messages, message, stop) or message is None or message[:1] != _RECORDS:
+            return
+
+
+def _put(messages: queue.Queue[bytes | None], message: bytes | None, stop: threading.Event) -> bool:
+    """Queue the message unless the reader stopped meanwhile."""
+    while not stop.is_set():
+        try:
+            messages.put(message, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _read(
+    source: SourceSettings,
+    harvest: HarvestSettings,
+    prepare: Preparer,
+    out: Connection,
+    level: int,
+) -> None:
+    """The child: read the source, prepare its items, send them in batches, then say how it
+    ended."""
+    logs.configure(level or logging.INFO)
+    client = harvest_client(
+        timeout=harvest.timeout,
+        retries=harvest.retries,
+        backoff=harvest.backoff,
+        user_agent=harvest.user_agent,
+        max_response_bytes=harvest.max_response_bytes,
+    )
+    batch: list[object] = []
+    try:
+        for record in create_harvester(source, client).records():
+            batch.append(prepare(record) if type(record) is Item else record)
+            if len(batch) >= BATCH:
+                out.send_bytes(_RECORDS + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+                batch = []
+        if batch:
+            out.send_bytes(_RECORDS + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+        out.send_bytes(_DONE)
+    except (BrokenPipeError, KeyboardInterrupt):
+        return  # the writer is gone or stopping: nobody to tell
+    except Exception as exc:
+        if not expected_failure(exc):
+            log.error("harvest failed", extra={"source": source.name}, exc_info=True)
+        try:  # what was read before the failure is written, as in one process
+            if batch:
+                out.send_bytes(_RECORDS + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+            out.send_bytes(_FAILED + pickle.dumps(failure_message(exc)))
+        except BrokenPipeError:
+            return
+    finally:
+        client.close()
+        out.close()
