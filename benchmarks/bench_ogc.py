@@ -30,18 +30,30 @@ CATALOGUE = shutil.which("catalogue") or str(Path(sys.executable).parent / "cata
 
 
 def rss_mib(pid: int) -> float | None:
+    """Resident memory of the process and its children (a large file is read by a second
+    process), in MiB."""
     try:
         with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
+            own = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
         return None
-    return None
+    return own / 1024 + sum(rss_mib(child) or 0.0 for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                out += [int(c) for c in children.read().split()]
+    except OSError:
+        pass
+    return out
 
 
 def harvest(config: Path) -> tuple[float, list[float]]:
-    """Wall seconds, and the harvest process's resident memory sampled every 0.5 s (MiB)."""
+    """Wall seconds, and the resident memory of the harvest (its process and children) sampled
+    every 0.5 s (MiB)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [CATALOGUE, "harvest", "--config", str(config), "--quiet"],

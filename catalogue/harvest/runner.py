@@ -177,8 +177,7 @@ def harvest_source(
             stream: Iterator[object] = changes(state)
         else:
             prepare = index.item_preparer() if isinstance(index, ItemPreparer) else None
-            if reads_in_second_process(source, harvester, settings.harvest, prepare):
-                assert prepare is not None
+            if prepare and reads_in_second_process(source, harvester, settings.harvest):
                 log.info("reading in a second process", extra={"source": source.name})
                 item_types = (Item, prepare)
                 stream = records_from_second_process(source, settings.harvest, prepare)

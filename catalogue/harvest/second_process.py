@@ -48,13 +48,13 @@ Preparer = Callable[[Item], Any]
 
 
 def reads_in_second_process(
-    source: SourceSettings, harvester: object, harvest: HarvestSettings, prepare: object
+    source: SourceSettings, harvester: object, harvest: HarvestSettings
 ) -> bool:
     """Whether this source is worth a second process: a one-file source type reading a local
-    file of at least ``harvest.second_process_bytes``, on a machine with two cores or more,
-    into an index that prepares items (and a full read: incremental runs stay in process)."""
+    file of at least ``harvest.second_process_bytes``, on a machine with two cores or more
+    (and a full read: incremental runs stay in process)."""
     threshold = harvest.second_process_bytes
-    if threshold is None or prepare is None or (os.cpu_count() or 1) < 2:
+    if threshold is None or _cores() < 2:
         return False
     if not getattr(harvester, "one_file", False) or callable(getattr(harvester, "changes", None)):
         return False
@@ -65,6 +65,14 @@ def reads_in_second_process(
     except OSError:
         return False  # the harvester says why, in process
     return size >= threshold
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def records_from_second_process(
