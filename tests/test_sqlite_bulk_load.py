@@ -146,3 +146,25 @@ def test_trees_of_one_node_and_just_over_it(index_path: Path, n: int) -> None:
     assert conn.execute("SELECT count(*) FROM items_rtree").fetchone()[0] == n
     assert_searches_agree(index, "wenige", records, n)
     index.close()
+
+
+def test_a_collection_whose_items_mostly_moved_gets_its_tree_packed_again(
+    index_path: Path,
+) -> None:
+    index = SQLiteIndex(index_path)
+    conn = sqlite3.connect(index_path)
+    first = items("gross", 6000, 13)
+    load(index, "gross", first, "r1")
+    packed = conn.execute("SELECT count(*) FROM items_rtree_node").fetchone()[0]
+    # a few moved: entered one by one, the rest of the tree stays as it was
+    few = items("gross", 300, 14) + first[300:]
+    load(index, "gross", few, "r2")
+    grown = conn.execute("SELECT count(*) FROM items_rtree_node").fetchone()[0]
+    assert packed < grown < packed + 20
+    # most moved (every id, somewhere else): the tree is packed again, as after a first load
+    moved = items("gross", 6000, 15)
+    load(index, "gross", moved, "r3")
+    assert conn.execute("SELECT count(*) FROM items_rtree_node").fetchone()[0] == packed
+    assert conn.execute("SELECT rtreecheck('items_rtree')").fetchone()[0] == "ok"
+    assert_searches_agree(index, "gross", moved, 16)
+    index.close()

@@ -6,6 +6,7 @@ import random
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -65,6 +66,50 @@ def test_upsert_counts_added_updated_unchanged_and_stale_deletes(index: SQLiteIn
     assert index.get_item("src", "9") is None
     assert index.get_item("src", "5").properties["extra"] == "x"  # type: ignore[union-attr]
     assert index.get_dataset("src").item_count == 9  # type: ignore[union-attr]
+
+
+def test_changed_items_are_updated_in_place_with_their_text_and_box(
+    index: SQLiteIndex, index_path: Path
+) -> None:
+    def item(i: int, geometry: dict[str, object] | None, **props: object) -> Item:
+        return Item(str(i), "src", geometry, {"name": f"Baum {i}", **props})
+
+    def at(x: float) -> dict[str, object]:
+        return {"type": "Point", "coordinates": [x, 51.2]}
+
+    load(index, [item(i, at(6.7 + i / 100), height=1) for i in range(8)])
+    load(
+        index,
+        [
+            item(0, at(6.70), height=1),  # unchanged
+            item(1, at(6.71), height=2),  # a number: same text, same place
+            Item("2", "src", at(6.72), {"name": "Linde 2", "height": 1}),  # new text
+            item(3, at(6.93), height=1),  # moved
+            item(4, None, height=1),  # lost its geometry
+            item(5, at(6.75), height=1),
+            item(6, at(6.76), height=1),
+            item(7, at(6.77), height=1),
+        ],
+        run="r2",
+    )
+    in_order = index.search_items("src", SearchQuery(limit=20)).records
+    assert [i.id for i in in_order] == [str(i) for i in range(8)]  # each kept its place
+    assert index.get_item("src", "1").properties["height"] == 2  # type: ignore[union-attr]
+
+    def found(**query: Any) -> list[str]:
+        q = SearchQuery(sort=(SortKey("id"),), limit=20, **query)
+        return [i.id for i in index.search_items("src", q).records]
+
+    assert found(text="Linde") == ["2"] and "2" not in found(text="Baum")
+    assert found(bbox=(6.925, 51.1, 6.935, 51.3)) == ["3"]
+    assert found(bbox=(6.725, 51.1, 6.745, 51.3)) == []  # neither 3's nor 4's old place
+    # no entry left behind: one FTS row per item, one R*Tree entry per located item
+    with sqlite3.connect(index_path) as conn:
+        assert conn.execute("SELECT count(*) FROM items_fts").fetchone() == (8,)
+        assert conn.execute("SELECT count(*) FROM items_rtree").fetchone() == (7,)
+        assert conn.execute(
+            "SELECT count(*) FROM items_fts WHERE items_fts MATCH 'baum'"
+        ).fetchone() == (7,)
 
 
 def test_duplicate_ids_and_unknown_datasets_are_reported_not_fatal(index: SQLiteIndex) -> None:
