@@ -16,12 +16,13 @@ import httpx
 import pytest
 import rdflib
 from conftest import SHARED_DATA, LiveServer, free_port
+from lxml import etree
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 from test_dcat_validation import DCAT_AP, DCAT_AP_DE, violations
 
 from catalogue.dcat.graph import DCATBuilder
 from catalogue.dcat.json_ld import Compactor, expanded_nodes, prefixes_only
-from catalogue.dcat.serialize import BY_SUFFIX, Serializer, load_context
+from catalogue.dcat.serialize import BY_SUFFIX, NOT_XML, Serializer, load_context
 from catalogue.dcat.triples import Lit, Triples, to_graph
 from catalogue.dcat.validation import validate
 from catalogue.dcat.vocab import Vocabularies, default_vocab_dir
@@ -225,6 +226,26 @@ def test_hostile_values_keep_their_meaning(
         issued = graph.value(node, DCTERMS.issued)
         assert str(issued) == "2023-05-06T07:08:09+01:00" and not issued.ill_typed
         assert graph.value(node, DCTERMS.modified) is None
+
+
+def test_rdf_xml_is_well_formed_with_what_xml_cannot_carry_replaced(
+    hostile_server: tuple[LiveServer, list[Dataset], Settings], vocab: Vocabularies
+) -> None:
+    """XML 1.0 has no way to write most control characters: RDF/XML carries U+FFFD instead,
+    everything else as in the other formats."""
+    server, stored, settings = hostile_server
+    body = httpx.get(f"{server.url}/dcat/catalog.rdf", timeout=30).content
+    etree.fromstring(body, etree.XMLParser(resolve_entities=False))  # well-formed
+    served = rdflib.Graph().parse(data=body, format="xml")
+    expected = rdflib.Graph()
+    for s, p, o in expected_graph(DCATBuilder.from_settings(settings, vocab), stored):
+        if isinstance(o, rdflib.Literal):
+            text = NOT_XML.sub("\ufffd", str(o))
+            o = rdflib.Literal(text, lang=o.language, datatype=o.datatype)
+        expected.add((s, p, o))
+    assert_same_graph(served, expected)
+    titles = {str(served.value(d, DCTERMS.title)) for d in served.subjects(RDF.type, DCAT.Dataset)}
+    assert "Feindlich 7: controls \ufffd \ufffd \ufffd \ufffd \x7f end" in titles
 
 
 def test_the_direct_json_ld_compaction_is_pyld_s(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,10 @@ FORMATS: tuple[RDFFormat, ...] = (
     RDFFormat("nt", "application/n-triples", "nt"),
 )
 BY_SUFFIX = {f.suffix: f for f in FORMATS}
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Characters XML 1.0 cannot carry, not even as character references: RDF/XML writes U+FFFD
+for them (rdflib's writer would put them in as they are, making the document unreadable);
+Turtle, N-Triples and JSON-LD keep them, escaped."""
 BY_MEDIA_TYPE = {f.media_type: f for f in FORMATS} | {
     "application/x-turtle": FORMATS[0],
     "application/json": FORMATS[2],
@@ -108,7 +113,7 @@ class Serializer:
             text = bind_prefixes(triples.graph()).serialize(format="xml")
             start = text.find(">", text.find("<rdf:RDF")) + 1
             end = text.rfind("</rdf:RDF>")
-            return (text[start:end].strip("\n") + "\n").encode()
+            return (NOT_XML.sub("\ufffd", text[start:end].strip("\n")) + "\n").encode()
 
         yield from _each(parts, chunk)
         yield b"</rdf:RDF>\n"
