@@ -478,7 +478,7 @@ class SQLiteIndex:
                 entered = self._entered.pop(rid, 0)
                 if (
                     rid in self._bulk_loading
-                    or entered * REPACK_SHARE >= count
+                    or (entered and entered * REPACK_SHARE >= count)
                     or not rtree_complete(conn, rid)
                 ):
                     rebuild_rtree(conn, rid, items_box)
