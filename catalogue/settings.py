@@ -62,6 +62,10 @@ class ServerSettings(_Strict):
     rate_burst: int = Field(30, ge=1)
     trust_forwarded_for: bool = False
     """Take the client address from X-Forwarded-For (only behind a proxy that sets it)."""
+    search_on_loop: float = Field(0.01, ge=0, le=1)
+    """Seconds a search of the items of a collection may run on a server process's event loop
+    before it is stopped and run again in a thread (for an index in a local file); 0: every
+    search runs in a thread."""
     admin_token: SecretStr | None = None
     """Bearer token for harvests over HTTP and detailed run reports (give it as ``${VAR}``);
     None or empty: those stay closed."""

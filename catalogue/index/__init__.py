@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from catalogue.errors import ConfigError
 from catalogue.index.protocol import (
+    BriefSearch,
     ChangeTime,
     CollectionInfo,
     FeatureSearch,
     Index,
+    Overran,
     UpsertStats,
 )
 
@@ -18,10 +20,12 @@ if TYPE_CHECKING:
     from catalogue.settings import IndexSettings
 
 __all__ = [
+    "BriefSearch",
     "ChangeTime",
     "CollectionInfo",
     "FeatureSearch",
     "Index",
+    "Overran",
     "UpsertStats",
     "backend_names",
     "open_index",

@@ -8,6 +8,7 @@ batches; a write that fails part-way leaves what was committed before intact. Re
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -110,6 +111,23 @@ class FeatureSearch(Protocol):
     def search_item_features(self, dataset_id: str, query: SearchQuery) -> SearchResult[bytes]:
         """Like :meth:`Index.search_items`, each item as the bytes of a GeoJSON Feature with
         ``type``, ``id``, ``geometry`` and ``properties``."""
+        ...
+
+
+class Overran(Exception):  # noqa: N818 - a signal to try again elsewhere, not an error
+    """A search inside :meth:`BriefSearch.brief` needed longer than the time given."""
+
+
+@runtime_checkable
+class BriefSearch(Protocol):
+    """Optional: a backend that reads in the calling thread without waiting on anything but
+    the CPU and a local disk, and that can give up on a read after a short time. The server
+    then tries its searches on its event loop, sparing the hand-off to a worker thread (on a
+    box query over an R*Tree that hand-off costs more than the query), and runs only those
+    that overran again in a thread."""
+
+    def brief(self, seconds: float) -> AbstractContextManager[None]:
+        """Reads in this thread inside stop with :class:`Overran` after ``seconds``."""
         ...
 
 

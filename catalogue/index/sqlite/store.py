@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +16,6 @@ from catalogue.errors import (
     ConfigError,
     IndexBackendError,
     NotFoundError,
-    QueryError,
-    QueryTooExpensiveError,
 )
 from catalogue.index.protocol import CollectionInfo, UpsertStats
 from catalogue.index.sqlite import schema
@@ -27,6 +25,7 @@ from catalogue.index.sqlite.bounds import (
     BoundsCache,
 )
 from catalogue.index.sqlite.dataset_search import DATASET_FIELDS, DatasetSearch
+from catalogue.index.sqlite.deadlines import Deadlines
 from catalogue.index.sqlite.facets import FacetColumns
 from catalogue.index.sqlite.item_writes import ItemWrites
 from catalogue.index.sqlite.rows import (
@@ -60,16 +59,6 @@ REPACK_SHARE = 4
 """A collection whose R*Tree had a quarter of its entries or more written one by one since its
 last refresh gets its tree written anew in spatial order."""
 SCAN_ROWS = 1000
-# what SQLite says when a statement exceeds one of its limits: the search was too large
-_SQLITE_LIMITS = (
-    "parser stack overflow",
-    "too many terms",
-    "Expression tree is too large",
-    "too many SQL variables",
-    "pattern too complex",
-    "too many FROM clause terms",
-    "too many arguments",
-)
 
 
 class SQLiteIndex:
@@ -80,7 +69,7 @@ class SQLiteIndex:
     ) -> None:
         self.path = Path(path)
         self.read_mostly = read_mostly
-        self.query_timeout = query_timeout
+        self._deadlines = Deadlines(query_timeout)
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._ds_rids: dict[str, int] = {}
@@ -114,50 +103,45 @@ class SQLiteIndex:
             raise ConfigError("index.path: the sqlite backend needs a file path")
         return cls(settings.path, read_mostly=read_mostly, query_timeout=settings.query_timeout)
 
+    @property
+    def query_timeout(self) -> float:
+        """Seconds a search may take before it is stopped."""
+        return self._deadlines.query_timeout
+
+    @query_timeout.setter
+    def query_timeout(self, seconds: float) -> None:
+        self._deadlines.query_timeout = seconds
+
     # connections -----------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = schema.connect(self.path, mmap=self.read_mostly)
             self._local.conn = conn
-            self._local.deadline = None
-            conn.set_progress_handler(self._past_deadline, 10_000)
+            self._deadlines.watch(conn)
         return conn
-
-    def _past_deadline(self) -> bool:
-        """SQLite's progress callback: true stops the running statement."""
-        deadline = self._local.deadline
-        return deadline is not None and time.monotonic() > deadline
 
     @contextmanager
     def _time_limit(self) -> Iterator[None]:
-        """Searches inside stop after ``query_timeout`` seconds (one heavy filter must not hold
-        a server thread for minutes). They read in one transaction: one consistent state of
-        the file, and one start of a read instead of one per statement (a box query's half
-        dozen statements: 12 % of its time)."""
+        """Searches inside stop after ``query_timeout`` seconds. They read in one transaction:
+        one consistent state of the file, and one start of a read instead of one per statement
+        (a box query's half dozen statements: 12 % of its time)."""
         conn = self._conn()
-        self._local.deadline = time.monotonic() + self.query_timeout
         began = not conn.in_transaction
         if began:
             conn.execute("BEGIN")
         try:
-            yield
-        except sqlite3.OperationalError as exc:
-            if "interrupted" in str(exc):
-                raise QueryTooExpensiveError(
-                    f"the search took longer than {self.query_timeout:g} s and was stopped; "
-                    "narrow it (a smaller area, fewer or simpler filters)"
-                ) from None
-            if any(limit in str(exc) for limit in _SQLITE_LIMITS):
-                raise QueryError(
-                    f"the search is too large for the index ({exc}); use fewer or simpler "
-                    "filters, words or sort keys"
-                ) from None
-            raise
+            with self._deadlines.search():
+                yield
         finally:
-            self._local.deadline = None
             if began and conn.in_transaction:
                 conn.execute("COMMIT")
+
+    def brief(self, seconds: float) -> AbstractContextManager[None]:
+        """Reads in this thread inside stop with :class:`~catalogue.index.protocol.Overran`
+        after ``seconds`` (the server tries searches on its event loop this way)."""
+        self._conn()
+        return self._deadlines.brief(seconds)
 
     @contextmanager
     def _write(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
@@ -522,7 +506,7 @@ class SQLiteIndex:
         with self._time_limit():
             search = self._item_search(dataset_id, query)
             search.as_features = True
-            return search.run(lambda row: bytes(row[0]))
+            return search.run(itemgetter(0))  # the BLOB is read as bytes
 
     def prepare(self) -> None:
         """Read the bounds of the largest collections small enough to be held in arrays (up to
