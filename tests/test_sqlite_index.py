@@ -845,18 +845,69 @@ def test_kept_filter_hits_follow_dataset_writes(index: SQLiteIndex) -> None:
     assert index.search_datasets(query).number_matched == 19
 
 
-def test_bounds_arrays_are_used_where_they_pay(index: SQLiteIndex) -> None:
-    """Points: a small box walks the R*Tree, a box over most of them reads the arrays; a
-    collection with many city-wide areas reads the arrays for any box."""
-    load(index, [point(i, 6.7 + (i % 100) / 250, 51.1 + (i // 100) / 250) for i in range(3000)])
+def _every_item_tested(bounds: Bounds, box: tuple[float, float, float, float]) -> tuple:
+    """What the arrays give when every item is compared with the box (no slice)."""
+    minx, miny, maxx, maxy = box
+    reach = (bounds.minx <= maxx) & (bounds.maxx >= minx)
+    reach &= (bounds.miny <= maxy) & (bounds.maxy >= miny)
+    inside = (bounds.minx >= minx) & (bounds.maxx <= maxx)
+    inside &= (bounds.miny >= miny) & (bounds.maxy <= maxy)
+    sure = reach & (bounds.envelope | inside)
+    return bounds.rids[sure].tolist(), bounds.rids[reach & ~sure].tolist()
+
+
+def test_bounds_arrays_answer_a_small_box_from_a_slice_of_sorted_edges(
+    index: SQLiteIndex,
+) -> None:
+    """A small box compares only the items whose west (or south) edges lie near it, and finds
+    what comparing every item finds: items touching its edges, the widest and the tallest
+    item just reaching it, a line passing beside it. City-wide areas: every item compared."""
+    rng = random.Random(11)
+    items = [point(i, rng.uniform(6.5, 7.5), rng.uniform(51.0, 52.0)) for i in range(3000)]
+    for i in range(3000, 3200):  # small areas among the points
+        x, y, w, h = rng.uniform(6.5, 7.5), rng.uniform(51.0, 52.0), rng.random() / 200, 0.001
+        ring = [[x, y], [x + w, y], [x + w, y + h], [x, y + h], [x, y]]
+        items.append(Item(str(i), "src", {"type": "Polygon", "coordinates": [ring]}, {"n": i}))
+    box = (6.8, 51.2, 6.81, 51.21)
+    # the widest item ends on the box's west edge; the tallest ends on its south edge
+    widest = [[6.78, 51.205], [6.8, 51.205], [6.8, 51.206], [6.78, 51.206], [6.78, 51.205]]
+    tallest = [[6.805, 51.17], [6.806, 51.17], [6.806, 51.2], [6.805, 51.2], [6.805, 51.17]]
+    items.append(Item("5000", "src", {"type": "Polygon", "coordinates": [widest]}, {"n": 0}))
+    items.append(Item("5001", "src", {"type": "Polygon", "coordinates": [tallest]}, {"n": 0}))
+    edges = [(6.8, 51.205), (6.81, 51.205), (6.805, 51.2), (6.805, 51.21), (6.81, 51.21)]
+    edges += [(6.8 - 1e-9, 51.205), (6.805, 51.21 + 1e-9)]
+    for k, (x, y) in enumerate(edges):
+        items.append(point(6000 + k, x, y))
+    beside = {"type": "LineString", "coordinates": [[6.79, 51.205], [6.805, 51.22]]}
+    items.append(Item("7000", "src", beside, {"n": 0}))
+    load(index, items)
     conn = index._conn()
     ds = conn.execute("SELECT rid FROM datasets WHERE id = 'src'").fetchone()[0]
-    points = Bounds.read(conn, ds, 10_000)
-    assert points is not None and not points.wide
-    small = index._item_search("src", SearchQuery(bbox=(6.8, 51.2, 6.81, 51.21)))
-    assert small.bounds is not None and not small.arrays_pay(small.bounds)
-    large = index._item_search("src", SearchQuery(bbox=(6.0, 50.0, 8.0, 52.0)))
-    assert large.bounds is not None and large.arrays_pay(large.bounds)
+    bounds = Bounds.read(conn, ds, 10_000)
+    assert bounds is not None and not bounds.wide
+    assert bounds.width == pytest.approx(0.02) and bounds.height == pytest.approx(0.03)
+    boxes = [box]
+    for _ in range(60):
+        x, y = rng.uniform(6.4, 7.5), rng.uniform(50.9, 52.0)
+        boxes.append((x, y, x + rng.uniform(0.0, 0.05), y + rng.uniform(0.0, 0.05)))
+    for b in boxes:
+        at = bounds._slice(b)
+        assert at is not None and len(at) * 4 <= len(bounds.rids)
+        sure, check = bounds.hits(b)
+        assert (sure.tolist(), check.tolist()) == _every_item_tested(bounds, b), b
+    found = index.search_items("src", SearchQuery(bbox=box, limit=5000))
+    assert index._bounds._held[ds][1] is not None  # answered from the arrays
+    ids = {r.id for r in found.records}
+    assert {"5000", "5001", "6000", "6001", "6002", "6003", "6004"} <= ids
+    assert not {"6005", "6006", "7000"} & ids
+    area = shapely.box(*box)
+    want = {
+        it.id
+        for it in items
+        if it.geometry and shapely.intersects(shapely.geometry.shape(it.geometry), area)
+    }
+    assert ids == want and found.number_matched == len(want)
+    # city-wide areas: a small box reaches them wherever it lies, so every item is compared
     areas = dataset("src", "areas", title="Gebiete")
     city = {
         "type": "Polygon",
@@ -867,10 +918,5 @@ def test_bounds_arrays_are_used_where_they_pay(index: SQLiteIndex) -> None:
     held = Bounds.read(
         conn, conn.execute("SELECT rid FROM datasets WHERE id = 'areas'").fetchone()[0], 10_000
     )
-    assert held is not None and held.wide
-    search = index._item_search("areas", SearchQuery(bbox=(6.8, 51.2, 6.81, 51.21)))
-    assert search.bounds is not None and search.arrays_pay(search.bounds)
-    assert (
-        index.search_items("areas", SearchQuery(bbox=(6.8, 51.2, 6.81, 51.21))).number_matched
-        == 2040
-    )
+    assert held is not None and held.wide and held._slice(box) is None
+    assert index.search_items("areas", SearchQuery(bbox=box)).number_matched == 2040

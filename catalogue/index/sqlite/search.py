@@ -394,10 +394,13 @@ class ItemSearch(Search[T]):
     def run(self, convert: Callable[[Sequence[Any]], T]) -> SearchResult[T]:
         dataset_id = self.dataset_id
 
-        def converted(row: Sequence[Any]) -> T:
+        def with_dataset(row: Sequence[Any]) -> T:
             return convert((row[0], dataset_id, *row[2:]))
 
-        if self.bounds is not None and self.in_arrays() and self.arrays_pay(self.bounds):
+        # a Feature is one column, with nothing to put in
+        converted = convert if self.as_features else with_dataset
+
+        if self.bounds is not None and self.in_arrays():
             return self.run_in_arrays(self.bounds, converted)
         q = self.query
         if q.bbox is not None and q.result_type == "results" and not q.facets and not q.sort:
@@ -437,13 +440,6 @@ class ItemSearch(Search[T]):
             and q.time is None
             and not q.properties
         )
-
-    def arrays_pay(self, bounds: Bounds) -> bool:
-        """Whether the arrays answer faster than the R*Tree: when many items are wide (a box
-        reaches them wherever it lies) or the box covers much of the collection. A small box
-        over points or parcels is a short R*Tree walk (100 hits: 0.46 against 0.62 ms)."""
-        assert self.query.bbox is not None
-        return bounds.wide or not self._use_rtree(self.query.bbox)
 
     def run_in_arrays(
         self, bounds: Bounds, convert: Callable[[Sequence[Any]], T]
