@@ -118,11 +118,11 @@ def create_app(settings: Settings, *, index: Index | None = None) -> Starlette:
         )
     app = Starlette(
         routes=[
+            Mount("/ogc", routes=ogc.routes()),  # first: most requests are for the OGC API
             Route("/health", health),
             Route("/openapi.json", openapi),
             Route("/harvest/runs", runs.recent, methods=["GET"]),
             Route("/harvest/runs", runs.start, methods=["POST"]),
-            Mount("/ogc", routes=ogc.routes()),
             *ckan_routes(CKANContext(settings, index)),
             Mount("/dcat", routes=dcat_routes(dcat)),
             *Portal(settings, index).routes(),
