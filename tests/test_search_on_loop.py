@@ -108,10 +108,10 @@ REQUESTS = [
 def test_short_searches_are_answered_on_the_loop(points: Path, tmp_path: Path) -> None:
     on_loop = _ask(_settings(tmp_path, 0.5), points, REQUESTS)
     in_threads = _ask(_settings(tmp_path, 0), points, REQUESTS)
-    for (status, body, handed), (status_t, body_t, handed_t) in zip(on_loop, in_threads):
-        assert status == status_t == 200
-        assert body == body_t
-        assert handed == 0 and handed_t == 1
+    for loop_answer, thread_answer in zip(on_loop, in_threads, strict=True):
+        assert loop_answer[0] == thread_answer[0] == 200
+        assert loop_answer[1] == thread_answer[1]
+        assert loop_answer[2] == 0 and thread_answer[2] == 1
     assert on_loop[0][1]["numberMatched"] > 0
     assert on_loop[2][1]["numberMatched"] == N // 10
 
@@ -138,3 +138,14 @@ def test_brief_reads_stop_with_overran_and_leave_the_index_usable(points: Path) 
         assert index.query_timeout == 10.0
     finally:
         index.close()
+
+
+def test_a_count_made_in_a_thread_serves_the_loop(points: Path, tmp_path: Path) -> None:
+    """A whole collection counted once (here in a thread, after its search overran on the
+    loop) is not counted again on the loop: the next pages are answered there."""
+    pages = [(ITEMS, {"limit": "5", "offset": str(offset)}) for offset in (0, 5, 10)]
+    overrun = _ask(_settings(tmp_path, 1e-9), points, pages)
+    in_threads = _ask(_settings(tmp_path, 0), points, pages)
+    assert [a[1] for a in overrun] == [a[1] for a in in_threads]
+    assert overrun[0][1]["numberMatched"] == N
+    assert [a[2] for a in overrun] == [0, 0, 0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -920,3 +921,24 @@ def test_bounds_arrays_answer_a_small_box_from_a_slice_of_sorted_edges(
     )
     assert held is not None and held.wide and held._slice(box) is None
     assert index.search_items("areas", SearchQuery(bbox=box)).number_matched == 2040
+
+
+def test_the_count_of_a_whole_collection_follows_writes_from_any_connection(
+    index: SQLiteIndex, index_path: Path
+) -> None:
+    load(index, [point(i, 6.7 + i / 1000, 51.2) for i in range(50)])
+    everything = SearchQuery(limit=1)
+    assert index.search_items("src", everything).number_matched == 50
+    other = SQLiteIndex(index_path)
+    try:
+        assert not other.upsert([point(i, 6.8, 51.3) for i in range(50, 60)], run_id="r2").failed
+        assert index.search_items("src", everything).number_matched == 60
+        assert other.delete_items("src", ["0", "1", "2"]) == 3
+        assert index.search_items("src", everything).number_matched == 57
+    finally:
+        other.close()
+    assert index.delete_items("src", ["3"]) == 1
+    # counted in another thread: the same count, read from what that thread counted
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(index.search_items, "src", everything).result().number_matched == 56
+    assert index.search_items("src", everything).number_matched == 56

@@ -372,23 +372,22 @@ class ItemSearch(Search[T]):
 
     def known_count(self) -> int | None:
         """A text query alone is counted by the full-text index; the whole collection is
-        counted once for as long as the file is unchanged (``data_version`` moves when another
-        connection commits, ``total_changes`` when this one writes)."""
+        counted once for each state of its items (the index generation and the collection's
+        item version, which every write of its items moves, whichever connection writes)."""
         if self.fts_match is not None and len(self.where) == 2:
             # the collection and a text query: counted by the full-text index alone
             sql = "SELECT count(*) FROM items_fts WHERE items_fts MATCH ?"
             return int(self.conn.execute(sql, (self.fts_match,)).fetchone()[0])
         if len(self.where) != 1 or self.counts is None:
             return None
-        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        key = (version, self.conn.total_changes)
+        state = self.text_hits[0]
         cached = self.counts.get(self.ds)
-        if cached is not None and cached[0] == key:
+        if cached is not None and cached[0] == state:
             return cached[1]
         count = int(
             self.conn.execute("SELECT count(*) FROM items WHERE ds = ?", (self.ds,)).fetchone()[0]
         )
-        self.counts[self.ds] = (key, count)
+        self.counts[self.ds] = (state, count)
         return count
 
     def run(self, convert: Callable[[Sequence[Any]], T]) -> SearchResult[T]:

@@ -82,6 +82,9 @@ class SQLiteIndex:
         self._facet_columns = FacetColumns()
         self._sort_ranks = SortRanks()
         self._bounds = BoundsCache()
+        # whole collections counted, for their state (generation, item version): shared by
+        # the threads, so a count made in one (a search moved off the event loop) serves all
+        self._counts: dict[int, tuple[tuple[int, int], int]] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = schema.connect(self.path)
@@ -537,9 +540,6 @@ class SQLiteIndex:
         if query.bbox is not None:
             bounds = self._bounds.get(conn, row[0], state, size=row[2])
         fields = {name: kind for name, kind in derived.get("fields", [])}
-        counts = getattr(self._local, "counts", None)
-        if counts is None:
-            counts = self._local.counts = {}
         return ItemSearch(
             conn,
             query,
@@ -548,7 +548,7 @@ class SQLiteIndex:
             fields,
             derived.get("bbox"),
             self._facet_columns,
-            counts,
+            self._counts,
             bounds,
             (state, self._text_hits),
         )
