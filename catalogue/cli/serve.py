@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import click
 import uvicorn
 
 from catalogue import logs
+from catalogue.cli import workers as workers_module
 from catalogue.cli.options import config_option, load
 from catalogue.errors import CatalogueError
 from catalogue.settings import Settings
@@ -75,7 +77,15 @@ def run_server(
         return
     # each worker process builds its own app from the same settings
     os.environ[SETTINGS_ENV] = settings.model_dump_json(context={"reveal_secrets": True})
-    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=count, **options)
+    factory = f"{__name__}:app_from_environment"
+    if workers_module.available():  # a socket per worker: connections spread over them
+        host, port = options.pop("host"), options.pop("port")
+        try:
+            status = workers_module.Workers(count, host, port, options, factory).run()
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+        sys.exit(status)
+    uvicorn.run(factory, factory=True, workers=count, **options)
 
 
 SETTINGS_ENV = "CATALOGUE_SERVE_SETTINGS"
