@@ -35,7 +35,11 @@ def _listening(pid: int, port: int) -> set[int]:
             if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
                 listening.add(int(fields[9]))
     held = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # the process has just exited
+        return set()
+    for fd in fds:
         try:
             target = os.readlink(fd)
         except OSError:
