@@ -9,11 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.index.sqlite import SQLiteIndex
+from catalogue.index.sqlite import SQLiteIndex, rtree_build
 from catalogue.model import Dataset, Item, Provenance
 from catalogue.query import SearchQuery
 
 Box = tuple[float, float, float, float]
+
+
+@pytest.fixture(autouse=True, params=["sorted in memory", "sorted by SQLite"])
+def sort_where(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs with trees small enough to sort in memory, and again with every tree
+    too large for that (SQLite's sorter)."""
+    if request.param == "sorted by SQLite":
+        monkeypatch.setattr(rtree_build, "IN_MEMORY_ENTRIES", 0)
 
 
 def dataset(ident: str) -> Dataset:

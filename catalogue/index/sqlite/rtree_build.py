@@ -5,11 +5,17 @@ empty gets its entries written once, at the end, in spatial order. Two ways:
 
 - packed, when the dataset holds most of the tree's entries: the tree is built bottom-up with
   numpy (sort-tile-recursive: every level tiled into vertical strips, alternately up and down)
-  and its three shadow tables written in one pass. SQLite's R*Tree has no bulk load; inserting
-  entry by entry costs ~20 µs each (choosing a leaf, splitting nodes) and took a fifth of a
-  1M-point harvest, the packed build a few percent. The node format is SQLite's (``rtree.c``):
-  a 2-byte depth (root only) and 2-byte cell count, then cells of an 8-byte rowid and 32-bit
-  floats, all big-endian, minima rounded down and maxima up as the module rounds them;
+  and its three shadow tables written in one pass. Up to ``IN_MEMORY_ENTRIES`` entries are
+  sorted in memory (~60 bytes an entry while sorting) and the entries' leaves written in rowid
+  order; a larger tree has its leaves sorted by SQLite's sorter, which spills to disk, so memory
+  stays flat however large the collection (at half the speed: the sort runs in SQL and the
+  leaves' rowids are written in spatial, that is random, order).
+
+  SQLite's R*Tree has no bulk load; inserting entry by entry costs ~20 µs each (choosing a
+  leaf, splitting nodes) and took a fifth of a 1M-point harvest. The node format is SQLite's
+  (``rtree.c``): a 2-byte depth (root only) and 2-byte cell count, then cells of an 8-byte
+  rowid and 32-bit floats, all big-endian, minima rounded down and maxima up as the module
+  rounds them;
 - entry by entry in the same order otherwise (a small dataset beside many others: rebuilding
   the whole tree would cost more than its own entries).
 """
@@ -25,6 +31,8 @@ import numpy as np
 TABLE = "items_rtree"
 _DOWN, _UP = 1.0 - 1.0 / 8388608.0, 1.0 + 1.0 / 8388608.0  # SQLite's RNDTOWARDS, RNDAWAY
 _CELL = np.dtype([("id", ">i8"), ("box", ">f4", (6,))])  # minx maxx miny maxy mind maxd
+IN_MEMORY_ENTRIES = 2_000_000
+"""Trees of up to this many entries are sorted in memory (~120 MB at most while sorting)."""
 
 
 def rtree_complete(conn: sqlite3.Connection, ds: int) -> bool:
@@ -48,7 +56,7 @@ def rebuild_rtree(conn: sqlite3.Connection, ds: int, extent: list[float] | None)
         f"SELECT count(*) FROM {TABLE} WHERE NOT (mind <= ? AND maxd >= ?)", (ds, ds)
     ).fetchone()[0]
     if located and located >= 2 * others:
-        _pack(conn, ds)
+        _pack(conn, ds, in_memory=located + others <= IN_MEMORY_ENTRIES)
         return
     conn.execute(
         f"DELETE FROM {TABLE} WHERE rid IN (SELECT rid FROM {TABLE} WHERE mind <= ? AND maxd >= ?)",
@@ -67,16 +75,17 @@ def rebuild_rtree(conn: sqlite3.Connection, ds: int, extent: list[float] | None)
     )
 
 
-def _pack(conn: sqlite3.Connection, ds: int) -> None:
+def _pack(conn: sqlite3.Connection, ds: int, *, in_memory: bool) -> None:
     """Build the whole tree anew from ``ds``'s items and every other dataset's entries.
 
-    The leaves come from one query that SQLite sorts into strips (its sorter spills to disk,
-    so memory stays flat however large the collection); only the leaves' boxes are kept, to
-    build the few upper levels with numpy."""
+    ``in_memory``: the entries are read and sorted with numpy; else the leaves come from one
+    query that SQLite sorts into strips, and only the leaves' boxes are kept, to build the few
+    upper levels with numpy."""
     row = conn.execute(f"SELECT length(data) FROM {TABLE}_node WHERE nodeno = 1").fetchone()
     node_size = int(row[0])
     fanout = (node_size - 4) // _CELL.itemsize
-    total = _plan(conn, ds, fanout)
+    entries = _entries(conn, ds) if in_memory else None
+    total = len(entries) if entries is not None else _plan(conn, ds, fanout)
     counts = [-(-total // fanout)]  # nodes per level, leaves first
     while counts[-1] > 1:
         counts.append(-(-counts[-1] // fanout))
@@ -87,8 +96,12 @@ def _pack(conn: sqlite3.Connection, ds: int) -> None:
     if not total:
         conn.execute(f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (1, ?)", (bytes(node_size),))
         return
-    boxes = _write_leaves(conn, ds, first[0], depth, fanout, node_size)
-    conn.execute("DELETE FROM temp.rtree_others")
+    if entries is not None:
+        boxes = _write_sorted_leaves(conn, entries, first[0], depth, fanout, node_size)
+        del entries
+    else:
+        boxes = _write_leaves(conn, ds, first[0], depth, fanout, node_size)
+        conn.execute("DELETE FROM temp.rtree_others")
     ids = np.arange(len(boxes), dtype=np.int64)
     for level in range(1, len(counts)):
         order = _tiled(boxes, fanout)
@@ -182,6 +195,60 @@ def _write_leaves(
         leaf_boxes.append(_union(cells["box"], np.arange(0, len(cells), fanout)))
         written += len(cells)
     return np.concatenate(leaf_boxes)
+
+
+def _entries(conn: sqlite3.Connection, ds: int) -> np.ndarray:
+    """Every entry the tree is to hold as cells (rowid, box as stored): the other datasets'
+    entries as the tree holds them, and ``ds``'s located items."""
+    parts = []
+    for query, args in (
+        (
+            f"SELECT rid, minx, maxx, miny, maxy, mind, maxd FROM {TABLE} "
+            "WHERE NOT (mind <= ? AND maxd >= ?)",
+            (ds, ds),
+        ),
+        (
+            "SELECT rid, minx, maxx, miny, maxy, ds, ds FROM items "
+            "WHERE ds = ? AND minx IS NOT NULL",
+            (ds,),
+        ),
+    ):
+        cursor = conn.execute(query, args)
+        while rows := cursor.fetchmany(65536):
+            table = np.array(rows, dtype=np.float64)
+            cells = np.empty(len(table), dtype=_CELL)
+            cells["id"] = table[:, 0]
+            cells["box"] = _as_stored(table[:, 1:])
+            parts.append(cells)
+    # concatenating structured arrays makes them native-endian: the cells must stay big-endian
+    return np.concatenate(parts).astype(_CELL, copy=False) if parts else np.empty(0, dtype=_CELL)
+
+
+def _write_sorted_leaves(
+    conn: sqlite3.Connection,
+    entries: np.ndarray,
+    first: int,
+    depth: int,
+    fanout: int,
+    node_size: int,
+) -> np.ndarray:
+    """Write the leaf nodes of ``entries`` tiled in memory, then every entry's leaf in rowid
+    order (appended to the rowid table's B-tree instead of inserted all over it); the leaves'
+    boxes."""
+    cells = entries[_tiled(entries["box"].astype(np.float32), fanout)]
+    header = depth if depth == 0 else 0  # a single leaf is the root
+    conn.executemany(
+        f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (?, ?)",
+        _nodes(cells, first, header, fanout, node_size),
+    )
+    ids = cells["id"].astype(np.int64)
+    numbers = np.arange(len(ids)) // fanout + first
+    by_id = np.argsort(ids, kind="stable")
+    conn.executemany(
+        f"INSERT INTO {TABLE}_rowid(rowid, nodeno) VALUES (?, ?)",
+        zip(ids[by_id].tolist(), numbers[by_id].tolist(), strict=True),
+    )
+    return _union(cells["box"].astype(np.float32), np.arange(0, len(cells), fanout))
 
 
 def _owners(ids: np.ndarray, first: int, fanout: int) -> Iterator[tuple[int, int]]:
