@@ -17,6 +17,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,16 @@ from catalogue.harvest.failures import expected_failure, failure_message
 from catalogue.harvest.http import harvest_client
 from catalogue.harvest.registry import create_harvester
 from catalogue.harvest.report import HarvestReport, SourceReport
-from catalogue.harvest.second_process import reads_in_second_process, records_from_second_process
+from catalogue.harvest.second_process import (
+    Preparer,
+    prepared_one_by_one,
+    prepared_together,
+    reads_in_second_process,
+    records_from_second_process,
+)
 from catalogue.harvest.state import STATE_FILE, HarvestStateStore, SourceState
 from catalogue.index import Index
-from catalogue.index.protocol import ItemPreparer
+from catalogue.index.protocol import BatchPreparer, ItemPreparer, PreparedItems
 from catalogue.model import Dataset, Item, Notice, Problem, utc_now
 from catalogue.settings import Settings, SourceSettings
 
@@ -131,6 +138,16 @@ def harvest_source(
     def records(stream: Iterator[Any]) -> Iterator[Any]:
         seen = 0
         for record in stream:
+            if type(record) is PreparedItems:  # many items, prepared in a second process
+                report.items += len(record)
+                if deletions.items:
+                    for dataset_id, item_id in record.keys:
+                        deletions.keep(dataset_id, item_id)
+                before, seen = seen, seen + len(record)
+                if progress and seen // PROGRESS_EVERY != before // PROGRESS_EVERY:
+                    progress(source.name, seen)
+                yield record
+                continue
             if isinstance(record, Notice):
                 report.warnings.append(record.message)
                 if record.incomplete:
@@ -176,10 +193,14 @@ def harvest_source(
             state = states().begin(source.name, utc_now(), full=relist)
             stream: Iterator[object] = changes(state)
         else:
-            prepare = index.item_preparer() if isinstance(index, ItemPreparer) else None
+            prepare: Preparer | None = None
+            if isinstance(index, BatchPreparer):
+                prepare = partial(prepared_together, index.batch_preparer())
+            elif isinstance(index, ItemPreparer):
+                item_types = (Item, index.item_preparer())
+                prepare = partial(prepared_one_by_one, item_types[1])
             if prepare and reads_in_second_process(source, harvester, settings.harvest):
                 log.info("reading in a second process", extra={"source": source.name})
-                item_types = (Item, prepare)
                 stream = records_from_second_process(source, settings.harvest, prepare)
             else:
                 stream = harvester.records()

@@ -44,7 +44,19 @@ _RECORDS, _FAILED, _DONE = b"r", b"f", b"d"
 # spawned, not forked: the parent may run threads (a server's scheduled harvests)
 _CONTEXT = multiprocessing.get_context("spawn")
 
-Preparer = Callable[[Item], Any]
+Preparer = Callable[[list[Item]], list[Any]]
+"""Makes the records that stand for a run of items (a module-level function or a partial of
+one: the second process is handed it pickled, by name)."""
+
+
+def prepared_one_by_one(prepare: Callable[[Item], Any], items: list[Item]) -> list[Any]:
+    """Items prepared each on its own (:class:`~catalogue.index.protocol.ItemPreparer`)."""
+    return [prepare(item) for item in items]
+
+
+def prepared_together(prepare: Callable[[list[Item]], Any], items: list[Item]) -> list[Any]:
+    """Items prepared as one batch (:class:`~catalogue.index.protocol.BatchPreparer`)."""
+    return [prepare(items)]
 
 
 def reads_in_second_process(
@@ -162,13 +174,28 @@ def _read(
         user_agent=harvest.user_agent,
         max_response_bytes=harvest.max_response_bytes,
     )
-    batch: list[object] = []
+    batch: list[object] = []  # records to send, items among them prepared
+    items: list[Item] = []  # the items read since the last record that was no item
+    count = 0
     try:
         for record in create_harvester(source, client).records():
-            batch.append(prepare(record) if type(record) is Item else record)
-            if len(batch) >= BATCH:
+            if type(record) is Item:
+                items.append(record)
+            else:
+                if items:
+                    batch += prepare(items)
+                    items = []
+                batch.append(record)
+            count += 1
+            if count >= BATCH:
+                if items:
+                    batch += prepare(items)
+                    items = []
                 out.send_bytes(_RECORDS + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
-                batch = []
+                batch, count = [], 0
+        if items:
+            batch += prepare(items)
+            items = []
         if batch:
             out.send_bytes(_RECORDS + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
         out.send_bytes(_DONE)
@@ -178,6 +205,8 @@ def _read(
         if not expected_failure(exc):
             log.error("harvest failed", extra={"source": source.name}, exc_info=True)
         try:  # what was read before the failure is written, as in one process
+            if items:
+                batch += prepare(items)
             if batch:
                 out.send_bytes(_RECORDS + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
             out.send_bytes(_FAILED + pickle.dumps(failure_message(exc)))

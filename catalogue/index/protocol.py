@@ -7,10 +7,10 @@ batches; a write that fails part-way leaves what was committed before intact. Re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from catalogue.model import Dataset, Item
 from catalogue.query import Field, SearchQuery, SearchResult
@@ -151,6 +151,33 @@ class ItemPreparer(Protocol):
         """A class made from an :class:`~catalogue.model.Item` (``cls(item)``) that pickles,
         has the item's ``id`` and ``dataset_id``, and that :meth:`Index.upsert` takes in place
         of the item."""
+        ...
+
+
+class PreparedItems:
+    """Many items prepared beforehand for one index (:class:`BatchPreparer`): one record in a
+    harvest's stream for a few thousand items. ``keys`` are the items' (dataset id, item id),
+    ``rows`` what the index made of each, in the same order. Sent through a pipe as one
+    object, a batch pickles in a third of the time of as many prepared objects."""
+
+    __slots__ = ("keys", "rows")
+
+    def __init__(self, keys: list[tuple[str, str]], rows: list[Any]) -> None:
+        self.keys = keys
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+@runtime_checkable
+class BatchPreparer(Protocol):
+    """Optional, in place of :class:`ItemPreparer`: a backend whose upsert takes items prepared
+    beforehand in batches (:class:`PreparedItems`), possibly in another process."""
+
+    def batch_preparer(self) -> Callable[[list[Item]], PreparedItems]:
+        """A module-level function (it is pickled by name) making a batch of prepared items
+        that :meth:`Index.upsert` takes in place of the items."""
         ...
 
 

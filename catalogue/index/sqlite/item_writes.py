@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from catalogue.index.sqlite.bounds import items_version_key
+from catalogue.index.sqlite.rows import ItemRow
 
 ITEM_COLUMNS = (
     "rid, ds, id, run, hash, t_start, t_end, minx, miny, maxx, maxy, geometry, properties, envelope"
@@ -67,6 +68,22 @@ class ItemWrites:
         if tree and box[0] is not None:
             self._enter(rid, box, ds)
         self.collections.add(ds)
+
+    def add_all(self, rid: int, ds: int, rows: dict[str, ItemRow], *, tree: bool) -> int:
+        """New items, numbered from ``rid`` on in their order; the next free number."""
+        run = self.run
+        self.inserts += [
+            (number, ds, item_id, run, digest, *values)
+            for number, (item_id, (digest, values, _)) in enumerate(rows.items(), rid)
+        ]
+        self.texts += [(number, row[2], ds) for number, row in enumerate(rows.values(), rid)]
+        if tree:
+            for number, (_, values, _) in enumerate(rows.values(), rid):
+                box = tree_box(values)
+                if box[0] is not None:
+                    self._enter(number, box, ds)
+        self.collections.add(ds)
+        return rid + len(rows)
 
     def change(
         self,

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from catalogue.geometry import GeometryError, geometry_bounds
+from catalogue.index.protocol import PreparedItems
 from catalogue.model import Dataset, Item
 from catalogue.query import Field
 
@@ -50,63 +51,38 @@ def item_digest(item: Item, geometry: bytes, properties: bytes) -> str:
     return hasher.hexdigest()
 
 
-class PreparedItem:
-    """An item with its row values computed, or the reason it cannot be stored."""
-
-    __slots__ = ("dataset_id", "digest", "error", "id", "text", "values")
-
-    def __init__(self, item: Item) -> None:
-        self.id = item.id
-        self.dataset_id = item.dataset_id
-        self.error: str | None = None
-        self.digest = ""
-        self.values: tuple[Any, ...] = ()
-        self.text = ""
-        try:
-            if item.geometry is not None:
-                box: tuple[Any, ...] = geometry_bounds(item.geometry)
-                geometry = orjson.dumps(item.geometry)
-            else:
-                box, geometry = (None, None, None, None), b"null"
-            properties = orjson.dumps(item.properties)
-            start, end = item_time(item)
-        except (GeometryError, ValueError, TypeError, orjson.JSONEncodeError) as exc:
-            self.error = str(exc)
-            return
-        self.digest = item_digest(item, geometry, properties)
-        self.values = (
-            start,
-            end,
-            *box,
-            None if item.geometry is None else geometry.decode(),
-            properties.decode(),
-            int(item.geometry is not None and is_envelope(item.geometry, box)),
-        )
-        self.text = item_text(item.properties)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # as a plain tuple: pickles in a third of the time of the slots' state
-        return _restore_sqlite_item, (
-            self.id,
-            self.dataset_id,
-            self.error,
-            self.digest,
-            self.values,
-            self.text,
-        )
+ItemRow = tuple[str, tuple[Any, ...], str]
+"""An item prepared for the items table: its content hash, its row values (t_start, t_end,
+minx, miny, maxx, maxy, geometry, properties, envelope) and its search text."""
 
 
-def _restore_sqlite_item(*fields: Any) -> PreparedItem:
-    prepared = PreparedItem.__new__(PreparedItem)
-    (
-        prepared.id,
-        prepared.dataset_id,
-        prepared.error,
-        prepared.digest,
-        prepared.values,
-        prepared.text,
-    ) = fields
-    return prepared
+def prepare_items(items: list[Item]) -> PreparedItems:
+    """Items as the index stores them (a module-level function: a second process is handed it
+    by name); an item that cannot be stored becomes the reason, in place of its row."""
+    return PreparedItems([(i.dataset_id, i.id) for i in items], [prepare_item(i) for i in items])
+
+
+def prepare_item(item: Item) -> ItemRow | str:
+    """One item's row (:data:`ItemRow`), or the reason it cannot be stored."""
+    try:
+        if item.geometry is not None:
+            box: tuple[Any, ...] = geometry_bounds(item.geometry)
+            geometry = orjson.dumps(item.geometry)
+        else:
+            box, geometry = (None, None, None, None), b"null"
+        properties = orjson.dumps(item.properties)
+        start, end = item_time(item)
+    except (GeometryError, ValueError, TypeError, orjson.JSONEncodeError) as exc:
+        return str(exc)
+    values = (
+        start,
+        end,
+        *box,
+        None if item.geometry is None else geometry.decode(),
+        properties.decode(),
+        int(item.geometry is not None and is_envelope(item.geometry, box)),
+    )
+    return item_digest(item, geometry, properties), values, item_text(item.properties)
 
 
 def is_envelope(geometry: dict[str, Any], box: Sequence[float]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from operator import itemgetter
 from pathlib import Path
@@ -17,7 +17,7 @@ from catalogue.errors import (
     IndexBackendError,
     NotFoundError,
 )
-from catalogue.index.protocol import CollectionInfo, UpsertStats
+from catalogue.index.protocol import CollectionInfo, PreparedItems, UpsertStats
 from catalogue.index.sqlite import schema
 from catalogue.index.sqlite.bounds import (
     ITEMS_VERSION,
@@ -31,12 +31,13 @@ from catalogue.index.sqlite.item_writes import ItemWrites
 from catalogue.index.sqlite.rows import (
     OPEN_END,
     OPEN_START,
-    PreparedItem,
+    ItemRow,
     dataset_from_row,
     describe_fields,
     epoch,
     iso,
     item_from_row,
+    prepare_items,
 )
 from catalogue.index.sqlite.rtree_build import rebuild_rtree, rtree_complete
 from catalogue.index.sqlite.search import ItemSearch
@@ -183,8 +184,8 @@ class SQLiteIndex:
         conn.execute("INSERT OR IGNORE INTO runs(run_id) VALUES (?)", (run_id,))
         return int(conn.execute("SELECT run FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0])
 
-    def item_preparer(self) -> type[PreparedItem]:
-        return PreparedItem
+    def batch_preparer(self) -> Callable[[list[Item]], PreparedItems]:
+        return prepare_items
 
     def upsert(
         self, records: Iterable[Dataset | Item], *, run_id: str, batch_size: int = BATCH
@@ -205,7 +206,7 @@ class SQLiteIndex:
                     if batch is None:
                         break
                     stats += self._upsert_batch(conn, batch, run_id)
-                    written += len(batch)
+                    written += sum(len(r) if type(r) is PreparedItems else 1 for r in batch)
                     if written >= COMMIT_ROWS:
                         conn.execute("COMMIT")
                         conn.execute("BEGIN IMMEDIATE")
@@ -218,12 +219,12 @@ class SQLiteIndex:
         return stats
 
     def _upsert_batch(
-        self, conn: sqlite3.Connection, batch: list[Dataset | PreparedItem], run_id: str
+        self, conn: sqlite3.Connection, batch: list[Dataset | PreparedItems], run_id: str
     ) -> UpsertStats:
         stats = UpsertStats()
         run = self._run_no(conn, run_id)
         datasets = [r for r in batch if isinstance(r, Dataset)]
-        items = [r for r in batch if isinstance(r, PreparedItem)]
+        items = [r for r in batch if type(r) is PreparedItems]
         for dataset in datasets:
             self._upsert_dataset(conn, dataset, run, stats)
         if stats.added or stats.updated:
@@ -313,22 +314,26 @@ class SQLiteIndex:
         return rid
 
     def _upsert_items(
-        self, conn: sqlite3.Connection, items: list[PreparedItem], run: int, stats: UpsertStats
+        self, conn: sqlite3.Connection, batches: list[PreparedItems], run: int, stats: UpsertStats
     ) -> None:
-        by_ds: dict[int, dict[str, PreparedItem]] = {}
-        for item in items:
-            if item.error is not None:
-                stats.failed.append((item.id, item.error))
-                continue
-            ds = self._dataset_rid(conn, item.dataset_id)
-            if ds is None:
-                stats.failed.append((item.id, f"unknown dataset {item.dataset_id!r}"))
-                continue
-            group = by_ds.setdefault(ds, {})
-            if item.id in group:
-                stats.failed.append((item.id, "duplicate item id within the source"))
-                continue
-            group[item.id] = item
+        by_ds: dict[int, dict[str, ItemRow]] = {}
+        failed = stats.failed
+        for prepared in batches:
+            last_dataset, group = None, {}
+            for (dataset_id, item_id), row in zip(prepared.keys, prepared.rows, strict=True):
+                if type(row) is str:
+                    failed.append((item_id, row))
+                    continue
+                if dataset_id != last_dataset:
+                    ds = self._dataset_rid(conn, dataset_id)
+                    if ds is None:
+                        failed.append((item_id, f"unknown dataset {dataset_id!r}"))
+                        continue
+                    last_dataset, group = dataset_id, by_ds.setdefault(ds, {})
+                if item_id in group:
+                    failed.append((item_id, "duplicate item id within the source"))
+                    continue
+                group[item_id] = row
         next_rid = conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM items").fetchone()[0]
         writes = ItemWrites(run)
         for ds in by_ds:
@@ -347,23 +352,23 @@ class SQLiteIndex:
                 )
             }
             tree = ds not in self._bulk_loading  # else the refresh packs the whole tree
-            for item_id, item in group.items():
+            if not existing:  # all new (a first load, or new items)
+                next_rid = writes.add_all(next_rid, ds, group, tree=tree)
+                stats.added += len(group)
+                continue
+            for item_id, (digest, values, text) in group.items():
                 old = existing.get(item_id)
                 if old is None:
-                    writes.add(
-                        next_rid, ds, item_id, item.digest, item.values, item.text, tree=tree
-                    )
+                    writes.add(next_rid, ds, item_id, digest, values, text, tree=tree)
                     next_rid += 1
                     stats.added += 1
                 elif old[2] == run:
                     stats.failed.append((item_id, "duplicate item id within the source"))
-                elif old[1] == item.digest:
+                elif old[1] == digest:
                     writes.touched.append(old[0])
                     stats.unchanged += 1
                 else:
-                    writes.change(
-                        old[0], ds, item.digest, item.values, item.text, old[3:], tree=tree
-                    )
+                    writes.change(old[0], ds, digest, values, text, old[3:], tree=tree)
                     stats.updated += 1
         writes.write(conn)
         for ds, entered in writes.entered.items():
@@ -610,14 +615,40 @@ def dataset_terms(dataset: Dataset) -> set[tuple[str, str]]:
 
 
 def _batches(
-    records: Iterable[Dataset | Item], size: int
-) -> Iterator[list[Dataset | PreparedItem]]:
-    batch: list[Dataset | PreparedItem] = []
-    for record in records:  # items prepared elsewhere (ItemPreparer) pass as they are
-        batch.append(PreparedItem(record) if isinstance(record, Item) else record)
-        if len(batch) >= size:
+    records: Iterable[Dataset | Item | PreparedItems], size: int
+) -> Iterator[list[Dataset | PreparedItems]]:
+    """The records in batches of about ``size`` items, items prepared (those prepared
+    elsewhere, :class:`PreparedItems`, pass as they are). When the records fail after items,
+    what came before is handed out before the failure is raised (a source failing before its
+    first item leaves no empty dataset behind)."""
+    batch: list[Dataset | PreparedItems] = []
+    pending: list[Item] = []  # items in a row, prepared together
+    count = 0
+    try:
+        for record in records:
+            if isinstance(record, Item):
+                pending.append(record)
+                count += 1
+            else:
+                if pending:
+                    batch.append(prepare_items(pending))
+                    pending = []
+                batch.append(record)  # type: ignore[arg-type]
+                count += len(record) if type(record) is PreparedItems else 1
+            if count >= size:
+                if pending:
+                    batch.append(prepare_items(pending))
+                    pending = []
+                yield batch
+                batch, count = [], 0
+    except Exception:
+        if pending:
+            batch.append(prepare_items(pending))
+        if any(type(r) is PreparedItems for r in batch):
             yield batch
-            batch = []
+        raise
+    if pending:
+        batch.append(prepare_items(pending))
     if batch:
         yield batch
 
