@@ -194,4 +194,3 @@ def test_a_reading_process_that_dies_fails_its_source_alone(tmp_path: Path) -> N
         assert index.source_counts() == before  # nothing deleted, nothing half-written lost
     finally:
         index.close()
-
