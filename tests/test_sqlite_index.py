@@ -768,6 +768,25 @@ def test_kept_item_text_matches_follow_writes_of_their_collection(index: SQLiteI
     assert index.search_items("src", in_box).number_matched == 51
 
 
+def test_dates_are_searched_by_time_not_as_words(index: SQLiteIndex) -> None:
+    load(
+        index,
+        [
+            point(1, 6.7, 51.2, name="Linde", updated="2021-06-02T08:24:55Z", planted="1987-04-01"),
+            point(2, 6.8, 51.2, name="Eiche 2021", note={"seen": ["2021-06-02 10:00", "Fest"]}),
+        ],
+    )
+
+    def found(text: str) -> set[str]:
+        return {i.id for i in index.search_items("src", SearchQuery(text=text)).records}
+
+    assert found("Linde") == {"1"}
+    assert found("2021") == {"2"}  # a year among words is a word; a date-time is not
+    assert found("1987") == set()
+    assert found("02t08") == set()
+    assert found("Fest") == {"2"}  # nested strings are words
+
+
 def test_many_hits_sorted_by_an_indexed_key_page_as_a_full_sort_would(
     index: SQLiteIndex,
 ) -> None:
