@@ -176,3 +176,35 @@ def test_a_collection_whose_items_mostly_moved_gets_its_tree_packed_again(
     assert conn.execute("SELECT rtreecheck('items_rtree')").fetchone()[0] == "ok"
     assert_searches_agree(index, "gross", moved, 16)
     index.close()
+
+
+def test_the_boxes_written_are_held_for_the_pack_unless_items_went_meanwhile(
+    index_path: Path,
+) -> None:
+    if rtree_build.IN_MEMORY_ENTRIES == 0:
+        pytest.skip("trees sorted by SQLite read their entries in SQL")
+    index = SQLiteIndex(index_path)
+    statements: list[str] = []
+    index._conn().set_trace_callback(statements.append)
+
+    def read_back() -> bool:
+        return any("SELECT rid, minx, maxx, miny, maxy, ds, ds FROM items" in s for s in statements)
+
+    first = items("gross", 3000, 17)
+    assert not index.upsert([dataset("gross"), *first], run_id="r1").failed
+    index.refresh_datasets(["gross"])
+    assert not read_back()
+    assert_searches_agree(index, "gross", first, 18)
+
+    # items deleted between the load and the refresh: the boxes are read from the table
+    other = items("zweite", 3000, 19)
+    assert not index.upsert([dataset("zweite"), *other], run_id="r1").failed
+    index.delete_items("zweite", [f"zweite-{i}" for i in range(0, 3000, 2)])
+    index.refresh_datasets(["zweite"])
+    assert read_back()
+    conn = sqlite3.connect(index_path)
+    assert conn.execute("SELECT rtreecheck('items_rtree')").fetchone()[0] == "ok"
+    kept = [r for r in other if int(r.id.split("-")[1]) % 2]
+    assert_searches_agree(index, "zweite", kept, 20)
+    assert_searches_agree(index, "gross", first, 21)
+    index.close()

@@ -47,8 +47,14 @@ def rtree_complete(conn: sqlite3.Connection, ds: int) -> bool:
     return bool(located == entered)
 
 
-def rebuild_rtree(conn: sqlite3.Connection, ds: int, extent: list[float] | None) -> None:
-    """Write dataset ``ds``'s R*Tree entries anew in spatial order."""
+def rebuild_rtree(
+    conn: sqlite3.Connection,
+    ds: int,
+    extent: list[float] | None,
+    held: np.ndarray | None = None,
+) -> None:
+    """Write dataset ``ds``'s R*Tree entries anew in spatial order (``held``: its located
+    items' rid, minx, maxx, miny, maxy, if the writer held them)."""
     located = conn.execute(
         "SELECT count(*) FROM items WHERE ds = ? AND minx IS NOT NULL", (ds,)
     ).fetchone()[0]
@@ -56,7 +62,7 @@ def rebuild_rtree(conn: sqlite3.Connection, ds: int, extent: list[float] | None)
         f"SELECT count(*) FROM {TABLE} WHERE NOT (mind <= ? AND maxd >= ?)", (ds, ds)
     ).fetchone()[0]
     if located and located >= 2 * others:
-        _pack(conn, ds, in_memory=located + others <= IN_MEMORY_ENTRIES)
+        _pack(conn, ds, in_memory=located + others <= IN_MEMORY_ENTRIES, held=held)
         return
     conn.execute(
         f"DELETE FROM {TABLE} WHERE rid IN (SELECT rid FROM {TABLE} WHERE mind <= ? AND maxd >= ?)",
@@ -75,7 +81,9 @@ def rebuild_rtree(conn: sqlite3.Connection, ds: int, extent: list[float] | None)
     )
 
 
-def _pack(conn: sqlite3.Connection, ds: int, *, in_memory: bool) -> None:
+def _pack(
+    conn: sqlite3.Connection, ds: int, *, in_memory: bool, held: np.ndarray | None = None
+) -> None:
     """Build the whole tree anew from ``ds``'s items and every other dataset's entries.
 
     ``in_memory``: the entries are read and sorted with numpy; else the leaves come from one
@@ -84,7 +92,7 @@ def _pack(conn: sqlite3.Connection, ds: int, *, in_memory: bool) -> None:
     row = conn.execute(f"SELECT length(data) FROM {TABLE}_node WHERE nodeno = 1").fetchone()
     node_size = int(row[0])
     fanout = (node_size - 4) // _CELL.itemsize
-    entries = _entries(conn, ds) if in_memory else None
+    entries = _entries(conn, ds, held) if in_memory else None
     total = len(entries) if entries is not None else _plan(conn, ds, fanout)
     counts = [-(-total // fanout)]  # nodes per level, leaves first
     while counts[-1] > 1:
@@ -197,31 +205,44 @@ def _write_leaves(
     return np.concatenate(leaf_boxes)
 
 
-def _entries(conn: sqlite3.Connection, ds: int) -> np.ndarray:
+def _entries(conn: sqlite3.Connection, ds: int, held: np.ndarray | None) -> np.ndarray:
     """Every entry the tree is to hold as cells (rowid, box as stored): the other datasets'
-    entries as the tree holds them, and ``ds``'s located items."""
-    parts = []
-    for query, args in (
+    entries as the tree holds them, and ``ds``'s located items (``held``, or read)."""
+    queries: list[tuple[str, tuple[int, ...]]] = [
         (
             f"SELECT rid, minx, maxx, miny, maxy, mind, maxd FROM {TABLE} "
             "WHERE NOT (mind <= ? AND maxd >= ?)",
             (ds, ds),
-        ),
-        (
-            "SELECT rid, minx, maxx, miny, maxy, ds, ds FROM items "
-            "WHERE ds = ? AND minx IS NOT NULL",
-            (ds,),
-        ),
-    ):
+        )
+    ]
+    if held is None:
+        queries.append(
+            (
+                "SELECT rid, minx, maxx, miny, maxy, ds, ds FROM items "
+                "WHERE ds = ? AND minx IS NOT NULL",
+                (ds,),
+            )
+        )
+    parts = []
+    for query, args in queries:
         cursor = conn.execute(query, args)
         while rows := cursor.fetchmany(65536):
-            table = np.array(rows, dtype=np.float64)
-            cells = np.empty(len(table), dtype=_CELL)
-            cells["id"] = table[:, 0]
-            cells["box"] = _as_stored(table[:, 1:])
-            parts.append(cells)
+            parts.append(_cells(np.array(rows, dtype=np.float64)))
+    if held is not None and len(held):
+        table = np.empty((len(held), 7), dtype=np.float64)
+        table[:, :5] = held
+        table[:, 5:] = ds
+        parts.append(_cells(table))
     # concatenating structured arrays makes them native-endian: the cells must stay big-endian
     return np.concatenate(parts).astype(_CELL, copy=False) if parts else np.empty(0, dtype=_CELL)
+
+
+def _cells(table: np.ndarray) -> np.ndarray:
+    """Rows of rid, minx, maxx, miny, maxy, mind, maxd as cells."""
+    cells = np.empty(len(table), dtype=_CELL)
+    cells["id"] = table[:, 0]
+    cells["box"] = _as_stored(table[:, 1:])
+    return cells
 
 
 def _write_sorted_leaves(

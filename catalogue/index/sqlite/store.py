@@ -27,6 +27,7 @@ from catalogue.index.sqlite.bounds import (
 from catalogue.index.sqlite.dataset_search import DATASET_FIELDS, DatasetSearch
 from catalogue.index.sqlite.deadlines import Deadlines
 from catalogue.index.sqlite.facets import FacetColumns
+from catalogue.index.sqlite.held_boxes import HeldBoxes
 from catalogue.index.sqlite.item_writes import ItemWrites
 from catalogue.index.sqlite.rows import (
     OPEN_END,
@@ -80,6 +81,7 @@ class SQLiteIndex:
         # R*Tree entries written one by one since a collection's last refresh: a tree where
         # many moved is packed again (61 ms against 1.5 ms for a box over 1M moved points)
         self._entered: dict[int, int] = {}
+        self._held = HeldBoxes()  # the boxes of collections loaded from empty, for that pack
         self._facet_columns = FacetColumns()
         self._sort_ranks = SortRanks()
         self._bounds = BoundsCache()
@@ -353,9 +355,13 @@ class SQLiteIndex:
             }
             tree = ds not in self._bulk_loading  # else the refresh packs the whole tree
             if not existing:  # all new (a first load, or new items)
+                if not tree:
+                    self._held.add(ds, next_rid, [row[1] for row in group.values()])
                 next_rid = writes.add_all(next_rid, ds, group, tree=tree)
                 stats.added += len(group)
                 continue
+            if not tree:
+                self._held.give_up(ds)
             for item_id, (digest, values, text) in group.items():
                 old = existing.get(item_id)
                 if old is None:
@@ -375,6 +381,7 @@ class SQLiteIndex:
             self._entered[ds] = self._entered.get(ds, 0) + entered
 
     def delete_stale(self, source_name: str, run_id: str) -> int:
+        self._held.give_up()  # held boxes stand for what was written, deletions aside
         with self._write() as conn:
             row = conn.execute("SELECT run FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if row is None:
@@ -399,6 +406,7 @@ class SQLiteIndex:
         return items + datasets
 
     def delete_datasets(self, ids: Sequence[str]) -> int:
+        self._held.give_up()  # held boxes stand for what was written, deletions aside
         with self._write() as conn:
             count = conn.execute(
                 "DELETE FROM datasets WHERE id IN (SELECT value FROM json_each(?))",
@@ -409,6 +417,7 @@ class SQLiteIndex:
         return count
 
     def delete_items(self, dataset_id: str, item_ids: Sequence[str]) -> int:
+        self._held.give_up()  # held boxes stand for what was written, deletions aside
         with self._write() as conn:
             return conn.execute(
                 "DELETE FROM items WHERE ds = (SELECT rid FROM datasets WHERE id = ?) "
@@ -417,6 +426,7 @@ class SQLiteIndex:
             ).rowcount
 
     def delete_source(self, source_name: str) -> int:
+        self._held.give_up()  # held boxes stand for what was written, deletions aside
         with self._write() as conn:
             count = conn.execute("DELETE FROM datasets WHERE source = ?", (source_name,)).rowcount
         self._ds_rids.clear()
@@ -468,12 +478,13 @@ class SQLiteIndex:
                 )
                 self._set_dataset_box(conn, rid, box)
                 entered = self._entered.pop(rid, 0)
+                held = self._held.take(conn, rid) if rid in self._bulk_loading else None
                 if (
                     rid in self._bulk_loading
                     or (entered and entered * REPACK_SHARE >= count)
                     or not rtree_complete(conn, rid)
                 ):
-                    rebuild_rtree(conn, rid, items_box)
+                    rebuild_rtree(conn, rid, items_box, held)
                 self._bulk_loading.discard(rid)
 
     # reads -----------------------------------------------------------------------------
