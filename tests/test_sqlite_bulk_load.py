@@ -192,6 +192,7 @@ def test_the_boxes_written_are_held_for_the_pack_unless_items_went_meanwhile(
 
     first = items("gross", 3000, 17)
     assert not index.upsert([dataset("gross"), *first], run_id="r1").failed
+    assert index.delete_stale("src", "r1") == 0  # as a harvest does before its refresh
     index.refresh_datasets(["gross"])
     assert not read_back()
     assert_searches_agree(index, "gross", first, 18)

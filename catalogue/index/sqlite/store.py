@@ -381,7 +381,6 @@ class SQLiteIndex:
             self._entered[ds] = self._entered.get(ds, 0) + entered
 
     def delete_stale(self, source_name: str, run_id: str) -> int:
-        self._held.give_up()  # held boxes stand for what was written, deletions aside
         with self._write() as conn:
             row = conn.execute("SELECT run FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if row is None:
@@ -403,10 +402,11 @@ class SQLiteIndex:
             ).rowcount
         for dataset_id in gone:
             self._ds_rids.pop(dataset_id, None)
+        if items or datasets:
+            self._held.give_up()  # held boxes stand for the items written, none deleted
         return items + datasets
 
     def delete_datasets(self, ids: Sequence[str]) -> int:
-        self._held.give_up()  # held boxes stand for what was written, deletions aside
         with self._write() as conn:
             count = conn.execute(
                 "DELETE FROM datasets WHERE id IN (SELECT value FROM json_each(?))",
@@ -414,22 +414,27 @@ class SQLiteIndex:
             ).rowcount
         for dataset_id in ids:
             self._ds_rids.pop(dataset_id, None)
+        if count:
+            self._held.give_up()
         return count
 
     def delete_items(self, dataset_id: str, item_ids: Sequence[str]) -> int:
-        self._held.give_up()  # held boxes stand for what was written, deletions aside
         with self._write() as conn:
-            return conn.execute(
+            count = conn.execute(
                 "DELETE FROM items WHERE ds = (SELECT rid FROM datasets WHERE id = ?) "
                 "AND id IN (SELECT value FROM json_each(?))",
                 (dataset_id, orjson.dumps(list(item_ids)).decode()),
             ).rowcount
+        if count:
+            self._held.give_up()
+        return int(count)
 
     def delete_source(self, source_name: str) -> int:
-        self._held.give_up()  # held boxes stand for what was written, deletions aside
         with self._write() as conn:
             count = conn.execute("DELETE FROM datasets WHERE source = ?", (source_name,)).rowcount
         self._ds_rids.clear()
+        if count:
+            self._held.give_up()
         return count
 
     def refresh_datasets(self, ids: Sequence[str]) -> None:
