@@ -27,6 +27,7 @@ import sqlite3
 from collections.abc import Iterator
 
 import numpy as np
+import orjson
 
 TABLE = "items_rtree"
 _DOWN, _UP = 1.0 - 1.0 / 8388608.0, 1.0 + 1.0 / 8388608.0  # SQLite's RNDTOWARDS, RNDAWAY
@@ -265,11 +266,32 @@ def _write_sorted_leaves(
     ids = cells["id"].astype(np.int64)
     numbers = np.arange(len(ids)) // fanout + first
     by_id = np.argsort(ids, kind="stable")
+    _write_owners(conn, ids[by_id], numbers[by_id])
+    return _union(cells["box"].astype(np.float32), np.arange(0, len(cells), fanout))
+
+
+RUN = 1000
+"""Rowids in a row at least this long are written by one statement (a collection loaded whole
+is one run): SQLite reads their node numbers from a JSON array, in a third of the time of
+binding a pair per row."""
+
+
+def _write_owners(conn: sqlite3.Connection, ids: np.ndarray, numbers: np.ndarray) -> None:
+    """Each entry's leaf (``ids`` ascending, ``numbers`` their nodes) into the rowid table."""
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(ids) != 1) + 1))
+    lengths = np.diff(np.append(starts, len(ids)))
+    scattered = np.ones(len(ids), dtype=bool)
+    long = lengths >= RUN
+    for start, length in zip(starts[long].tolist(), lengths[long].tolist(), strict=True):
+        conn.execute(
+            f"INSERT INTO {TABLE}_rowid(rowid, nodeno) SELECT ? + key, value FROM json_each(?)",
+            (int(ids[start]), orjson.dumps(numbers[start : start + length].tolist()).decode()),
+        )
+        scattered[start : start + length] = False
     conn.executemany(
         f"INSERT INTO {TABLE}_rowid(rowid, nodeno) VALUES (?, ?)",
-        zip(ids[by_id].tolist(), numbers[by_id].tolist(), strict=True),
+        zip(ids[scattered].tolist(), numbers[scattered].tolist(), strict=True),
     )
-    return _union(cells["box"].astype(np.float32), np.arange(0, len(cells), fanout))
 
 
 def _owners(ids: np.ndarray, first: int, fanout: int) -> Iterator[tuple[int, int]]:
