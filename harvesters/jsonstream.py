@@ -50,7 +50,17 @@ class TooDeep:
 
 def members(stream: IO[bytes], prefix: str, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
     """The members of the array at ``prefix`` (ijson's prefix syntax, e.g. ``features.item``),
-    numbers as floats; a member nested deeper than ``max_depth`` as a :class:`TooDeep`."""
+    numbers as floats; a member nested deeper than ``max_depth`` as a :class:`TooDeep`.
+
+    Text that is not UTF-8 (a lone surrogate escaped in a string) is an ``ijson.JSONError``
+    however the stream is read; ijson's own reading raised ``UnicodeDecodeError`` for it."""
+    try:
+        yield from _members(stream, prefix, max_depth)
+    except UnicodeDecodeError as exc:
+        raise ijson.JSONError(f"invalid string: {exc}") from None
+
+
+def _members(stream: IO[bytes], prefix: str, max_depth: int) -> Iterator[Any]:
     handed_out = 0
     if _seekable(stream):
         start = stream.tell()

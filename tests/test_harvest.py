@@ -198,6 +198,21 @@ def test_a_failing_source_fails_alone_and_keeps_what_it_had(
         assert index.get_dataset("good").item_count == 5  # type: ignore[union-attr]
 
 
+def test_geojson_over_http_with_text_that_is_not_utf8_fails_its_source_in_words(
+    tmp_path: Path, index: SQLiteIndex
+) -> None:
+    body = json.dumps(collection(3)).replace('"f1"', '"\\udc00"').encode()
+    assert b"\\udc00" in body
+    with Upstream(tmp_path) as upstream:
+        upstream.routes["/broken.geojson"] = lambda h: status(200, body)(h)
+        settings = settings_for(
+            tmp_path, {"name": "broken", "type": "geojson", "url": upstream.url("broken.geojson")}
+        )
+        (source,) = run_harvest(settings, index).sources
+    assert source.status == "failed"
+    assert "invalid GeoJSON" in (source.error or "") and "invalid string" in (source.error or "")
+
+
 def test_vanished_records_are_deleted_after_a_complete_run(
     tmp_path: Path, index: SQLiteIndex
 ) -> None:

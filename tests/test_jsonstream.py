@@ -479,3 +479,18 @@ def test_random_collections_read_as_the_exact_reading_reads_them(
     else:  # integers beyond 64 bits: yajl refuses them
         assert got[1] is not None and issubclass(got[1], ijson.JSONError)
         assert got[0] == want[0][: len(got[0])]
+
+
+@pytest.mark.parametrize("seekable", [True, False])
+def test_text_that_is_not_utf8_is_a_json_error_however_read(seekable: bool) -> None:
+    doc = b'{"features":[{"n":1},{"s":"\\udc00"},{"n":3}]}'  # a lone low surrogate
+
+    class Stream(io.BytesIO):
+        def seekable(self) -> bool:
+            return seekable
+
+    read: list[Any] = []
+    with pytest.raises(ijson.JSONError, match="invalid string"):
+        for member in members(Stream(doc), "features.item"):
+            read.append(member)
+    assert read == [{"n": 1}]
