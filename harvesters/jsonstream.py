@@ -19,8 +19,8 @@
 
 The three give the same members (numbers as floats, integers as ints: ijson's yajl2_c refuses
 integers beyond 64 bits, and so does the split reading), and a document that is not JSON ends
-each in an :class:`ijson.JSONError` after the members before the broken point (the exact reading
-lets yajl2_c's UnicodeDecodeError for a lone low surrogate through; the split one does not).
+each in an :class:`ijson.JSONError` after the members before the broken point (also text that
+is not UTF-8, for which yajl2_c raises ``UnicodeDecodeError``).
 """
 
 from __future__ import annotations

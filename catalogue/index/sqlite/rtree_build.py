@@ -186,12 +186,8 @@ def _write_leaves(
     header = depth if depth == 0 else 0  # a single leaf is the root
     written = 0
     while rows := cursor.fetchmany(fanout * 1024):  # whole nodes at a time
-        table = np.array(rows, dtype=np.float64)
+        cells = _cells(np.array(rows, dtype=np.float64))
         del rows
-        cells = np.empty(len(table), dtype=_CELL)
-        cells["id"] = table[:, 0]
-        cells["box"] = _as_stored(table[:, 1:])
-        del table
         number = first + written // fanout
         conn.executemany(
             f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (?, ?)",
