@@ -349,9 +349,14 @@ def test_version_3_index_is_migrated(index: SQLiteIndex) -> None:
     conn.execute("ALTER TABLE items DROP COLUMN envelope")
     conn.execute("PRAGMA legacy_alter_table = ON")
     conn.execute("CREATE VIRTUAL TABLE old_fts USING fts5(text)")
-    conn.execute("INSERT INTO old_fts(rowid, text) SELECT rowid, text FROM items_fts")
+    conn.executemany(
+        "INSERT INTO old_fts(rowid, text) VALUES (?, ?)",
+        [(rid, " ".join(map(str, orjson.loads(p).values()))) for rid, p in _properties(conn)],
+    )
+    conn.execute("DROP TRIGGER items_delete")
     conn.execute("DROP TABLE items_fts")
     conn.execute("ALTER TABLE old_fts RENAME TO items_fts")
+    conn.execute(_V4_ITEMS_DELETE)
     conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
@@ -360,13 +365,96 @@ def test_version_3_index_is_migrated(index: SQLiteIndex) -> None:
         conn = sqlite3.connect(index.path)
         assert dict(conn.execute("SELECT id, envelope FROM items")) == {"1": 1, "2": 0, "3": 1}
         assert (
-            conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "4"
+            conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "5"
         )
         corner = again.search_items("src", SearchQuery(bbox=(6.0, 51.9, 6.05, 52.0)))
         assert [i.id for i in corner.records] == ["1"]
         assert again.search_items("src", SearchQuery(text="form")).number_matched == 2
     finally:
         again.close()
+
+
+_V4_ITEMS_DELETE = """CREATE TRIGGER items_delete AFTER DELETE ON items BEGIN
+    DELETE FROM items_rtree WHERE rid = old.rid;
+    DELETE FROM items_fts WHERE rowid = old.rid;
+END"""
+
+
+def _properties(conn: sqlite3.Connection) -> list[tuple[int, str]]:
+    return conn.execute("SELECT rid, properties FROM items ORDER BY rid").fetchall()
+
+
+def _words(path: Path) -> list[tuple[str, int, int]]:
+    """Every word of the items' full-text index with its row and occurrence counts."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("CREATE VIRTUAL TABLE temp.words USING fts5vocab(main, items_fts, 'row')")
+        return conn.execute("SELECT term, doc, cnt FROM temp.words ORDER BY term").fetchall()
+    finally:
+        conn.close()
+
+
+def test_version_4_index_is_migrated_to_words_without_stored_text(index: SQLiteIndex) -> None:
+    items = [point(i, 6.7, 51.2, name=f"Baum {i}", seen="2021-06-02T08:24:55Z") for i in range(5)]
+    load(index, items)
+    words = _words(index.path)
+    index.close()
+    conn = sqlite3.connect(index.path)  # the version 4 layout: the text stored, dates as words
+    conn.execute("DROP TRIGGER items_delete")
+    conn.execute("DROP TABLE items_fts")
+    conn.execute('CREATE VIRTUAL TABLE items_fts USING fts5(text, ds, tokenize="unicode61")')
+    conn.executemany(
+        "INSERT INTO items_fts(rowid, text, ds) VALUES (?, ?, 1)",
+        [(rid, " ".join(map(str, orjson.loads(p).values()))) for rid, p in _properties(conn)],
+    )
+    conn.execute(_V4_ITEMS_DELETE)
+    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    assert _words(index.path) != words  # "2021", "06" … were words
+    again = SQLiteIndex(index.path)
+    try:
+        conn = sqlite3.connect(index.path)
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        fts = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'items_fts'").fetchone()
+        conn.close()
+        assert version == ("5",)
+        assert "content=''" in fts[0]
+        assert _words(index.path) == words
+        assert again.search_items("src", SearchQuery(text="baum")).number_matched == 5
+        assert again.search_items("src", SearchQuery(text="2021")).number_matched == 0
+        again.delete_items("src", ["0", "1"])
+        assert again.search_items("src", SearchQuery(text="baum")).number_matched == 3
+    finally:
+        again.close()
+
+
+def test_words_follow_changes_and_deletions_without_stored_text(
+    index: SQLiteIndex, tmp_path: Path
+) -> None:
+    """The full-text table keeps no text, so it forgets an item's words only when given them
+    again: after renames, moves, unchanged items, deletions and a stale sweep, its words are
+    exactly those of a new index of what is left."""
+    nested = {"tags": ["Linde", {"art": "Spitzahorn"}]}
+    load(index, [point(i, 6.7, 51.2, name=f"Baum {i}", **nested) for i in range(20)])
+    second = [
+        point(i, 6.7 + (i % 3) / 100, 51.2, name=f"Baum {i}" if i % 2 else f"Platane {i}")
+        for i in range(4, 20)
+    ]
+    load(index, second, run="r2")
+    index.delete_stale("src", "r2")
+    index.delete_items("src", ["5", "6"])
+    left = [i for i in second if i.id not in ("5", "6")]
+    fresh = SQLiteIndex(tmp_path / "fresh.sqlite")
+    try:
+        load(fresh, left)
+    finally:
+        fresh.close()
+    assert _words(index.path) == _words(tmp_path / "fresh.sqlite")
+    assert ("platane", 7, 7) in _words(index.path)
+    assert index.search_items("src", SearchQuery(text="linde")).number_matched == 0
+    index.delete_source("src")
+    assert _words(index.path) == []
 
 
 def test_whole_collection_count_follows_every_write(index: SQLiteIndex) -> None:

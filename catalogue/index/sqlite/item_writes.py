@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from catalogue.index.sqlite.bounds import items_version_key
-from catalogue.index.sqlite.rows import ItemRow
+from catalogue.index.sqlite.rows import ItemRow, item_text
 
 ITEM_COLUMNS = (
     "rid, ds, id, run, hash, t_start, t_end, minx, miny, maxx, maxy, geometry, properties, envelope"
@@ -118,15 +118,26 @@ class ItemWrites:
                 (self.run, orjson.dumps(self.touched).decode()),
             )
         if self.updates:
+            # the full-text table keeps no text: an entry is forgotten by giving its words
+            # again, those of the properties stored before this update
+            before = dict(
+                conn.execute(
+                    "SELECT rid, properties FROM items "
+                    "WHERE rid IN (SELECT value FROM json_each(?))",
+                    (orjson.dumps([row[0] for row in self.retexts]).decode(),),
+                )
+            )
             conn.executemany(_UPDATE, self.updates)
-            retext = [
-                row
-                for row in self.retexts
-                if conn.execute("SELECT text FROM items_fts WHERE rowid = ?", row[:1]).fetchone()
-                != row[1:2]
-            ]
-            conn.executemany("DELETE FROM items_fts WHERE rowid = ?", [row[:1] for row in retext])
-            self.texts += retext
+            forgotten = []
+            for rid, text, ds in self.retexts:
+                was = item_text(orjson.loads(before[rid]))
+                if was != text:
+                    forgotten.append((rid, was, ds))
+                    self.texts.append((rid, text, ds))
+            conn.executemany(
+                "INSERT INTO items_fts(items_fts, rowid, text, ds) VALUES ('delete', ?, ?, ?)",
+                forgotten,
+            )
         if self.unboxed:
             conn.executemany("DELETE FROM items_rtree WHERE rid = ?", self.unboxed)
         if self.inserts:
