@@ -36,6 +36,16 @@ ITEMS_DELETE = """CREATE TRIGGER IF NOT EXISTS items_delete AFTER DELETE ON item
         VALUES ('delete', old.rid, ouc_item_text(old.properties), old.ds);
 END;"""
 
+ITEM_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS items_time ON items(ds, t_start)",
+    # a collection's items in row order: pages deep into a collection skip index entries only
+    "CREATE INDEX IF NOT EXISTS items_ds ON items(ds)",
+)
+"""Indexes of the items table that a first load into an empty table builds at its end:
+sorting a million rows once took 1-2 s, taking them one by one 3-5 s."""
+DEFERRED = "item_indexes_deferred"
+"""Meta key: a load into the empty items table builds ITEM_INDEXES when it ends."""
+
 DDL = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, run_id TEXT UNIQUE NOT NULL);
@@ -89,9 +99,6 @@ CREATE TABLE IF NOT EXISTS items (
     envelope INTEGER NOT NULL DEFAULT 0,  -- 1: the geometry is its bounding box (see rows.py)
     UNIQUE (ds, id)
 );
-CREATE INDEX IF NOT EXISTS items_time ON items(ds, t_start);
--- a collection's items in row order: pages deep into a collection skip index entries only
-CREATE INDEX IF NOT EXISTS items_ds ON items(ds);
 -- ds: the item's dataset as a token, so a collection's text matches are counted by FTS alone
 {ITEMS_FTS}
 CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny, maxy, mind, maxd);
@@ -174,11 +181,59 @@ def create(conn: sqlite3.Connection) -> None:
             f"index schema version {version} is not {SCHEMA_VERSION}: rebuild the index "
             "(delete the file and harvest again)"
         )
+    restore_item_indexes(conn, waiting=False)
     if conn.execute("SELECT 1 FROM meta WHERE key = 'instance'").fetchone() is None:
         # names this index file for caches outside it (a new file starts at generation 0 again)
         conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('instance', ?)", (uuid.uuid4().hex,)
         )
+
+
+def defer_item_indexes(conn: sqlite3.Connection) -> bool:
+    """In a write transaction: when the items table is empty (a first load), drop the
+    indexes a load writes slowly one row at a time; :func:`restore_item_indexes` builds them
+    when it ends. While they are missing, searches by time or deep pages scan the rows loaded
+    so far; item lookups by id keep their index."""
+    if conn.execute("SELECT 1 FROM items LIMIT 1").fetchone() is not None:
+        return False
+    conn.execute("DROP INDEX IF EXISTS items_time")
+    conn.execute("DROP INDEX IF EXISTS items_ds")
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", (DEFERRED,))
+    return True
+
+
+def restore_item_indexes(conn: sqlite3.Connection, *, waiting: bool = True) -> None:
+    """Build the items' indexes where they are missing: in the caller's write transaction,
+    or else in one of its own. Not ``waiting``: indexes a load in progress put off are left to
+    it (the load holds the write lock; one that died left it free)."""
+    present = {
+        row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'items'")
+    }
+    if {"items_time", "items_ds"} <= present:
+        return
+    own = not conn.in_transaction
+    if own:
+        deferred = conn.execute("SELECT 1 FROM meta WHERE key = ?", (DEFERRED,)).fetchone()
+        if deferred and not waiting:
+            try:
+                conn.execute("PRAGMA busy_timeout = 0")
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                return  # a load is under way
+            finally:
+                conn.execute("PRAGMA busy_timeout = 30000")
+        else:
+            conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in ITEM_INDEXES:
+            conn.execute(statement)
+        conn.execute("DELETE FROM meta WHERE key = ?", (DEFERRED,))
+        if own:
+            conn.execute("COMMIT")
+    except BaseException:
+        if own and conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _migrate_3_to_4(conn: sqlite3.Connection) -> None:

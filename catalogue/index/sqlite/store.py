@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -198,11 +198,14 @@ class SQLiteIndex:
             conn = self._conn()
             written = 0
             conn.execute("BEGIN IMMEDIATE")
+            deferred = schema.defer_item_indexes(conn)
             try:
                 while True:
                     try:
                         batch = next(batches, None)
                     except Exception:
+                        if deferred:
+                            schema.restore_item_indexes(conn)
                         conn.execute("COMMIT")  # what the source gave before it failed is kept
                         raise
                     if batch is None:
@@ -213,10 +216,15 @@ class SQLiteIndex:
                         conn.execute("COMMIT")
                         conn.execute("BEGIN IMMEDIATE")
                         written = 0
+                if deferred:
+                    schema.restore_item_indexes(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                if deferred:
+                    with suppress(sqlite3.Error):  # else the next opening of the file builds them
+                        schema.restore_item_indexes(conn)
                 raise
         return stats
 
