@@ -36,9 +36,12 @@ class GeoJSONHarvester(FileHarvester):
         yield dataset
         to_wgs84 = transformer(self.options.crs)
         with open_source(self.source.url, self.client) as stream:
+            dataset_id, options = dataset.id, self.options
             for position, feature in self._features(stream):
-                record = self._item(dataset.id, position, feature, to_wgs84)
-                yield record
+                if type(feature) is _Broken:
+                    yield Problem(f"feature {position}", feature.reason)
+                else:
+                    yield feature_item(dataset_id, position, feature, options, to_wgs84)
 
     def _features(self, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
         if self._is_sequence(stream):
@@ -72,11 +75,6 @@ class GeoJSONHarvester(FileHarvester):
         except orjson.JSONDecodeError:
             return False
         return isinstance(value, dict) and value.get("type") == "Feature"
-
-    def _item(self, dataset_id: str, position: int, feature: Any, to_wgs84: Any) -> Item | Problem:
-        if isinstance(feature, _Broken):
-            return Problem(f"feature {position}", feature.reason)
-        return feature_item(dataset_id, position, feature, self.options, to_wgs84)
 
 
 class _Broken:

@@ -49,29 +49,35 @@ def feature_item(
     id_prefix: str = "",
 ) -> Item | Problem:
     """A GeoJSON feature as an item of ``dataset_id``, or the reason it cannot be one."""
-    where = f"{label} {position}"
+    # where a problem is, is only spelled out for a problem (this runs for every feature)
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        return Problem(where, "not a GeoJSON Feature")
+        return Problem(f"{label} {position}", "not a GeoJSON Feature")
     properties = feature.get("properties") or {}
     if not isinstance(properties, dict):
-        return Problem(where, "properties is not an object")
-    if options.id_field and properties.get(options.id_field) not in (None, ""):
-        local_id = str(properties[options.id_field])
-    elif feature.get("id") not in (None, ""):
-        local_id = str(feature["id"])
+        return Problem(f"{label} {position}", "properties is not an object")
+    id_field = options.id_field
+    if id_field and properties.get(id_field) not in (None, ""):
+        local_id = str(properties[id_field])
+    elif (feature_id := feature.get("id")) is not None and feature_id != "":
+        local_id = str(feature_id)
     else:
         local_id = str(position)
     item_id = id_prefix + local_id
-    where = f"{label} {position} (id {item_id})"
     geometry = feature.get("geometry")
     try:
         if geometry is not None:
             if to_wgs84 is not None:
                 geometry = transform_geometry(geometry, to_wgs84)
             geometry_bounds(geometry)
-        start, end = item_times(properties, options)
+        start: str | None
+        end: str | None
+        time_field = options.datetime_field
+        if time_field and type(value := properties.get(time_field)) is str and _canonical(value):
+            start, end = value, None  # item_times would give it as it is
+        else:
+            start, end = item_times(properties, options)
     except (GeometryError, ValueError, TypeError) as exc:
-        return Problem(where, str(exc))
+        return Problem(f"{label} {position} (id {item_id})", str(exc))
     return Item(item_id, dataset_id, geometry, properties, start, end)
 
 
@@ -97,12 +103,13 @@ def item_times(properties: dict[str, Any], options: ItemOptions) -> tuple[str | 
 
 
 _CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+_canonical = _CANONICAL.fullmatch
 
 
 def _iso(value: Any, name: str | None, *, end: bool = False) -> str | None:
     if value is None or value == "":
         return None
-    if type(value) is str and _CANONICAL.fullmatch(value):
+    if type(value) is str and _canonical(value):
         return value  # already what this function makes
     try:
         moment = parse_datetime(str(value), end=end)
