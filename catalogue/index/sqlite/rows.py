@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from hashlib import blake2b
 from typing import Any
 
 import orjson
@@ -16,6 +17,7 @@ from catalogue.geometry import GeometryError, geometry_bounds
 from catalogue.index.protocol import PreparedItems
 from catalogue.model import Dataset, Item
 from catalogue.query import Field
+from catalogue.timestamps import canonical_instants
 
 OPEN_START = -1e18
 OPEN_END = 1e18
@@ -60,30 +62,79 @@ minx, miny, maxx, maxy, geometry, properties, envelope) and its search text."""
 def prepare_items(items: list[Item]) -> PreparedItems:
     """Items as the index stores them (a module-level function: a second process is handed it
     by name); an item that cannot be stored becomes the reason, in place of its row."""
-    return PreparedItems([(i.dataset_id, i.id) for i in items], [prepare_item(i) for i in items])
+    starts = canonical_instants([i.time_start for i in items])  # most starts, read at once
+    return PreparedItems(
+        [(i.dataset_id, i.id) for i in items], list(map(prepare_item, items, starts))
+    )
 
 
-def prepare_item(item: Item) -> ItemRow | str:
-    """One item's row (:data:`ItemRow`), or the reason it cannot be stored."""
+def prepare_item(item: Item, start_seconds: float | None = None) -> ItemRow | str:
+    """One item's row (:data:`ItemRow`), or the reason it cannot be stored. ``start_seconds``:
+    its start as :func:`canonical_instants` read it, if it did."""
+    geometry = item.geometry
+    start_text, end_text = item.time_start, item.time_end
+    point = False
+    date_text = None  # a text known to be a date (item_text leaves it out)
     try:
-        if item.geometry is not None:
-            box: tuple[Any, ...] = geometry_bounds(item.geometry)
-            geometry = orjson.dumps(item.geometry)
+        if geometry is None:
+            box: tuple[Any, ...] = (None, None, None, None)
+            geometry_json = b"null"
         else:
-            box, geometry = (None, None, None, None), b"null"
+            point_box = _point_box(geometry)
+            point = point_box is not None
+            box = point_box or geometry_bounds(geometry)
+            geometry_json = orjson.dumps(geometry)
         properties = orjson.dumps(item.properties)
-        start, end = item_time(item)
+        start: float | None
+        end: float | None
+        if end_text is None and start_seconds is not None:
+            start = end = start_seconds  # an instant, as item_time reads it
+            date_text = start_text
+        else:
+            start, end = item_time(item)
     except (GeometryError, ValueError, TypeError, orjson.JSONEncodeError) as exc:
         return str(exc)
     values = (
         start,
         end,
-        *box,
-        None if item.geometry is None else geometry.decode(),
+        box[0],
+        box[1],
+        box[2],
+        box[3],
+        None if geometry is None else geometry_json.decode(),
         properties.decode(),
-        int(item.geometry is not None and is_envelope(item.geometry, box)),
+        1 if point else int(geometry is not None and is_envelope(geometry, box)),
     )
-    return item_digest(item, geometry, properties), values, item_text(item.properties)
+    # item_digest's hash, from a copy of a fresh hasher (no arguments to read) and, for an
+    # instant, without formatting its None
+    hasher = _HASHER.copy()
+    hasher.update(geometry_json)
+    hasher.update(properties)
+    if end_text is None and type(start_text) is str:
+        hasher.update((start_text + "/None").encode())
+    else:
+        hasher.update(f"{start_text}/{end_text}".encode())
+    return hasher.hexdigest(), values, _item_text(item.properties, date_text)
+
+
+_HASHER = blake2b(digest_size=12)
+
+
+def _point_box(geometry: Any) -> tuple[float, float, float, float] | None:
+    """A point's bounds where geometry_bounds would take its fast path (the same checks),
+    without the call; None for any other geometry."""
+    if type(geometry) is dict and geometry.get("type") == "Point":
+        coords = geometry.get("coordinates")
+        if type(coords) is list and (len(coords) == 2 or len(coords) == 3):
+            x, y = coords[0], coords[1]
+            if (
+                type(x) is float
+                and type(y) is float
+                and -180.0 <= x <= 180.0
+                and -90.0 <= y <= 90.0
+            ):
+                return (x, y, x, y)
+    return None
 
 
 def is_envelope(geometry: dict[str, Any], box: Sequence[float]) -> bool:
@@ -117,11 +168,20 @@ def item_text(properties: dict[str, Any]) -> str:
     """The words of an item for full-text search: its string values (nested ones too), but
     dates and date-times. Those are searched by time (``datetime``); as words they were a
     third of the text index of timestamped items ("2021", "06", "02t08", "24", "55z")."""
+    return _item_text(properties, None)
+
+
+def _item_text(properties: dict[str, Any], date_text: str | None) -> str:
+    """:func:`item_text`, where a value equal to ``date_text`` (None, or a text known to be a
+    date) is left out without a closer look."""
     out: list[str] = []
     nested: list[Any] = []
     for value in properties.values():
         if type(value) is str:
-            if not is_date(value):
+            # is_date inline: most values are no date and fail at value[4]
+            if value != date_text and (
+                len(value) < 10 or value[4] != "-" or _DATE.fullmatch(value) is None
+            ):
                 out.append(value)
         elif isinstance(value, (dict, list)):
             nested.append(value)
