@@ -1049,3 +1049,47 @@ def test_the_count_of_a_whole_collection_follows_writes_from_any_connection(
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(index.search_items, "src", everything).result().number_matched == 56
     assert index.search_items("src", everything).number_matched == 56
+
+
+def test_words_of_values_that_are_not_plain_json_are_those_stored(
+    index: SQLiteIndex, tmp_path: Path
+) -> None:
+    """A harvester may give properties Python values JSON has no type for; they are stored in
+    their JSON form, and their words must be those of that form, or the full-text table could
+    not forget them."""
+    import datetime
+    import enum
+    import uuid
+
+    class Kind(enum.StrEnum):
+        TREE = "Linde"
+
+    odd = {
+        "pair": ("Ahorn", "Eiche"),
+        "kind": Kind.TREE,
+        "id": uuid.UUID(int=7),
+        "day": datetime.date(2024, 5, 1),
+        "nested": [{"deep": ("Birke",)}],
+    }
+    load(index, [point(1, 6.7, 51.2, **odd), point(2, 6.7, 51.2, name="Platane")])
+    stored = SQLiteIndex(tmp_path / "stored.sqlite")
+    try:  # the same items as read back from their stored JSON
+        load(
+            stored,
+            [
+                Item(
+                    i.id,
+                    i.dataset_id,
+                    i.geometry,
+                    orjson.loads(orjson.dumps(i.properties)),
+                    i.time_start,
+                )
+                for i in index.scan_items("src")
+            ],
+        )
+    finally:
+        stored.close()
+    assert _words(index.path) == _words(tmp_path / "stored.sqlite")
+    assert index.search_items("src", SearchQuery(text="birke")).number_matched == 1
+    index.delete_items("src", ["1"])
+    assert [w for w in _words(index.path) if w[0] in ("ahorn", "linde", "birke")] == []

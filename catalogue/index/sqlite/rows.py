@@ -185,6 +185,8 @@ def _item_text(properties: dict[str, Any], date_text: str | None) -> str:
                 out.append(value)
         elif isinstance(value, (dict, list)):
             nested.append(value)
+        elif type(value) not in _JSON_SCALARS:
+            nested.append(_as_stored(value))
     while nested:
         value = nested.pop()
         if isinstance(value, str):
@@ -194,7 +196,22 @@ def _item_text(properties: dict[str, Any], date_text: str | None) -> str:
             nested.extend(value.values())
         elif isinstance(value, list):
             nested.extend(value)
+        elif type(value) not in _JSON_SCALARS:
+            nested.append(_as_stored(value))
     return " ".join(out)
+
+
+_JSON_SCALARS = frozenset((int, float, bool, type(None)))
+
+
+def _as_stored(value: Any) -> Any:
+    """A value that is not plain JSON (a tuple, a date, a UUID, an enum …) as the stored
+    properties hold it. The full-text table is told an item's words again, from its stored
+    properties, to forget them: the words must be those of the stored form."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except orjson.JSONEncodeError:
+        return None
 
 
 def dataset_from_row(row: Sequence[Any]) -> Dataset:
