@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from catalogue.index.sqlite.bounds import items_version_key
-from catalogue.index.sqlite.rows import ItemRow, item_text
+from catalogue.index.sqlite.rows import ItemRow, stored_item_text
 
 ITEM_COLUMNS = (
     "rid, ds, id, run, hash, t_start, t_end, minx, miny, maxx, maxy, geometry, properties, envelope"
@@ -130,7 +130,7 @@ class ItemWrites:
             conn.executemany(_UPDATE, self.updates)
             forgotten = []
             for rid, text, ds in self.retexts:
-                was = item_text(orjson.loads(before[rid]))
+                was = stored_item_text(before[rid])
                 if was != text:
                     forgotten.append((rid, was, ds))
                     self.texts.append((rid, text, ds))

@@ -201,6 +201,12 @@ def _item_text(properties: dict[str, Any], date_text: str | None) -> str:
     return " ".join(out)
 
 
+def stored_item_text(properties: str | bytes) -> str:
+    """An item's search text from its stored properties (JSON): the words it was indexed
+    with, which the contentless full-text table must be given again to forget them."""
+    return item_text(orjson.loads(properties))
+
+
 _JSON_SCALARS = frozenset((int, float, bool, type(None)))
 
 

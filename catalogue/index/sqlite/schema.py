@@ -15,7 +15,7 @@ from shapely import contains, crosses, disjoint, from_wkb, intersects, overlaps,
 from shapely import equals as geom_equals
 from shapely.geometry import shape
 
-from catalogue.index.sqlite.rows import is_envelope, item_text
+from catalogue.index.sqlite.rows import is_envelope, stored_item_text
 
 SCHEMA_VERSION = 5
 
@@ -149,14 +149,9 @@ def connect(path: Path, *, mmap: bool = False) -> sqlite3.Connection:
     if mmap:
         conn.execute("PRAGMA mmap_size=1073741824")
     conn.create_function("ouc_spatial", 3, _spatial, deterministic=True)
+    # ouc_item_text(properties): the words an item was indexed with, from its stored properties
     conn.create_function("ouc_item_text", 1, stored_item_text, deterministic=True)
     return conn
-
-
-def stored_item_text(properties: str) -> str:
-    """SQL function ``ouc_item_text(properties)``: an item's search text from its stored
-    properties, the same words it was indexed with."""
-    return item_text(orjson.loads(properties))
 
 
 def create(conn: sqlite3.Connection) -> None:
