@@ -13,12 +13,14 @@ import orjson
 import pytest
 import shapely
 import shapely.geometry
+from conftest import fts_entries
 
 from catalogue.errors import NotFoundError, QueryError
 from catalogue.index import Index
-from catalogue.index.sqlite import SQLiteIndex
+from catalogue.index.sqlite import SQLiteIndex, schema
 from catalogue.index.sqlite.bounds import Bounds, BoundsCache
 from catalogue.index.sqlite.dataset_search import SORT_BY_INDEX_FROM, DatasetSearch
+from catalogue.index.sqlite.rows import stored_item_text
 from catalogue.index.transfer import copy_index
 from catalogue.model import Dataset, Item, Provenance
 from catalogue.query import (
@@ -106,7 +108,7 @@ def test_changed_items_are_updated_in_place_with_their_text_and_box(
     assert found(bbox=(6.725, 51.1, 6.745, 51.3)) == []  # neither 3's nor 4's old place
     # no entry left behind: one FTS row per item, one R*Tree entry per located item
     with sqlite3.connect(index_path) as conn:
-        assert conn.execute("SELECT count(*) FROM items_fts").fetchone() == (8,)
+        assert fts_entries(conn) == 8
         assert conn.execute("SELECT count(*) FROM items_rtree").fetchone() == (7,)
         assert conn.execute(
             "SELECT count(*) FROM items_fts WHERE items_fts MATCH 'baum'"
@@ -365,7 +367,7 @@ def test_version_3_index_is_migrated(index: SQLiteIndex) -> None:
         conn = sqlite3.connect(index.path)
         assert dict(conn.execute("SELECT id, envelope FROM items")) == {"1": 1, "2": 0, "3": 1}
         assert (
-            conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "5"
+            conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "6"
         )
         corner = again.search_items("src", SearchQuery(bbox=(6.0, 51.9, 6.05, 52.0)))
         assert [i.id for i in corner.records] == ["1"]
@@ -418,13 +420,69 @@ def test_version_4_index_is_migrated_to_words_without_stored_text(index: SQLiteI
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         fts = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'items_fts'").fetchone()
         conn.close()
-        assert version == ("5",)
+        assert version == ("6",)
         assert "content=''" in fts[0]
         assert _words(index.path) == words
         assert again.search_items("src", SearchQuery(text="baum")).number_matched == 5
         assert again.search_items("src", SearchQuery(text="2021")).number_matched == 0
         again.delete_items("src", ["0", "1"])
         assert again.search_items("src", SearchQuery(text="baum")).number_matched == 3
+    finally:
+        again.close()
+
+
+def test_version_5_index_is_migrated_to_an_id_index_of_its_own(index: SQLiteIndex) -> None:
+    load(index, [point(i, 6.7 + i / 100, 51.2, name=f"Baum {i}") for i in range(5)])
+    words = _words(index.path)
+    index.close()
+    conn = sqlite3.connect(index.path)  # the version 5 layout: ids unique in the table
+    conn.execute("DROP TRIGGER items_delete")
+    conn.execute("DROP TRIGGER datasets_delete")
+    conn.execute("ALTER TABLE items RENAME TO items_6")
+    table = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'items_6'").fetchone()[0]
+    conn.execute(
+        table.replace("items_6", "items").replace("DEFAULT 0", "DEFAULT 0, UNIQUE (ds, id)")
+    )
+    conn.execute("INSERT INTO items SELECT * FROM items_6")
+    conn.execute("DROP TABLE items_6")
+    conn.execute("DROP TABLE items_fts")
+    conn.execute(
+        "CREATE VIRTUAL TABLE items_fts USING fts5(text, ds, content='', "
+        "tokenize='unicode61 remove_diacritics 2')"
+    )
+    conn.executemany(
+        "INSERT INTO items_fts(rowid, text, ds) VALUES (?, ?, 1)",
+        [(rid, stored_item_text(p)) for rid, p in _properties(conn)],
+    )
+    conn.execute(schema.ITEMS_DELETE)
+    conn.execute(schema.DATASETS_DELETE)
+    conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    conn.commit()
+    autoindex = "SELECT name FROM sqlite_master WHERE name LIKE 'sqlite_autoindex_items%'"
+    assert conn.execute(autoindex).fetchall()
+    conn.close()
+    again = SQLiteIndex(index.path)
+    try:
+        conn = sqlite3.connect(index.path)
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        fts = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'items_fts'").fetchone()
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        assert version == ("6",)
+        assert "columnsize=0" in fts[0]
+        assert {"items_id", "items_time", "items_ds", "items_delete", "datasets_delete"} <= names
+        assert not conn.execute(autoindex).fetchall()
+        assert fts_entries(conn) == 5
+        conn.close()
+        assert _words(index.path) == words
+        assert again.search_items("src", SearchQuery(text="baum")).number_matched == 5
+        assert (
+            again.search_items("src", SearchQuery(bbox=(6.705, 51, 6.725, 52))).number_matched == 2
+        )
+        again.delete_items("src", ["0", "1"])
+        assert again.search_items("src", SearchQuery(text="baum")).number_matched == 3
+        renamed = point(2, 6.7, 51.2, name="Linde")
+        stats = again.upsert([renamed], run_id="r9")  # the id index finds it
+        assert stats.updated == 1 and stats.added == 0
     finally:
         again.close()
 

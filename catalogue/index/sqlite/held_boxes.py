@@ -3,12 +3,15 @@
 A collection loaded from empty gets its R*Tree packed once, at the refresh after the load
 (``rtree_build``). Reading its million boxes back from the items table took a third of that
 pack; the writer holds them instead (40 bytes an item, up to the in-memory sort's limit) and
-hands them over only when the table still holds exactly those items.
+hands them over only when the table still holds exactly those items. With them come the
+collection's item count and time range, which the refresh would otherwise read with a scan of
+every row (0.7 s at 1M items).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,18 +19,40 @@ import numpy as np
 from catalogue.index.sqlite import rtree_build
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What the writer held of one collection's items."""
+
+    boxes: np.ndarray
+    """rid, minx, maxx, miny, maxy of each located item."""
+    count: int
+    """Items, located or not."""
+    t_start: float | None
+    t_end: float | None
+    """The earliest start and latest end (``min(t_start)``, ``max(t_end)`` of the rows)."""
+
+    def extent(self) -> list[float] | None:
+        """minx, miny, maxx, maxy of the located items."""
+        if not len(self.boxes):
+            return None
+        low, high = self.boxes.min(axis=0), self.boxes.max(axis=0)
+        return [float(low[1]), float(low[3]), float(high[2]), float(high[4])]
+
+
 class HeldBoxes:
-    """Per collection: (rid, minx, maxx, miny, maxy) of the located items written so far."""
+    """Per collection: (rid, minx, maxx, miny, maxy) of the located items written so far, and
+    the count, row-number sum and time range of all of them."""
 
     def __init__(self) -> None:
         self._parts: dict[int, list[np.ndarray]] = {}
         self._sizes: dict[int, int] = {}
+        self._summaries: dict[int, list[Any]] = {}  # count, sum of rids, start, end
         self._given_up: set[int] = set()
 
     def add(self, ds: int, first: int, values: list[tuple[Any, ...]]) -> None:
         """Items numbered from ``first`` on, by their row values (t_start, t_end, minx, miny,
         maxx, maxy, …)."""
-        if ds in self._given_up:
+        if ds in self._given_up or not values:
             return
         rows = [
             (rid, v[2], v[4], v[3], v[5]) for rid, v in enumerate(values, first) if v[2] is not None
@@ -39,6 +64,15 @@ class HeldBoxes:
         if rows:
             self._parts.setdefault(ds, []).append(np.array(rows, dtype=np.float64))
         self._sizes[ds] = size
+        summary = self._summaries.setdefault(ds, [0, 0, None, None])
+        summary[0] += len(values)
+        summary[1] += (first + first + len(values) - 1) * len(values) // 2
+        starts = [v[0] for v in values if v[0] is not None]
+        ends = [v[1] for v in values if v[1] is not None]
+        if starts:
+            summary[2] = min(starts) if summary[2] is None else min(summary[2], *starts)
+        if ends:
+            summary[3] = max(ends) if summary[3] is None else max(summary[3], *ends)
 
     def give_up(self, ds: int | None = None) -> None:
         """Stop holding a collection's boxes (its items changed otherwise than by adding);
@@ -47,24 +81,28 @@ class HeldBoxes:
             self._given_up.update(self._sizes)
             self._parts.clear()
             self._sizes.clear()
+            self._summaries.clear()
             return
         self._given_up.add(ds)
         self._parts.pop(ds, None)
         self._sizes.pop(ds, None)
+        self._summaries.pop(ds, None)
 
-    def take(self, conn: sqlite3.Connection, ds: int) -> np.ndarray | None:
-        """The held boxes of ``ds`` (an array of rid, minx, maxx, miny, maxy rows), if the
-        items table holds exactly those located items; forgotten either way."""
+    def take(self, conn: sqlite3.Connection, ds: int) -> Held | None:
+        """What was held of ``ds``, if the items table holds exactly the items written
+        (the same count and row numbers, read from the ``items_ds`` index alone); forgotten
+        either way."""
         parts = self._parts.pop(ds, [])
         size = self._sizes.pop(ds, None)
+        summary = self._summaries.pop(ds, None)
         given_up = ds in self._given_up
         self._given_up.discard(ds)
-        if size is None or given_up:
+        if size is None or summary is None or given_up:
             return None
-        held = np.concatenate(parts) if parts else np.empty((0, 5))
         count, total = conn.execute(
-            "SELECT count(*), total(rid) FROM items WHERE ds = ? AND minx IS NOT NULL", (ds,)
+            "SELECT count(*), total(rid) FROM items WHERE ds = ?", (ds,)
         ).fetchone()
-        if count != len(held) or total != float(held[:, 0].sum()):
+        if count != summary[0] or total != float(summary[1]):
             return None
-        return held
+        boxes = np.concatenate(parts) if parts else np.empty((0, 5))
+        return Held(boxes, count, summary[2], summary[3])

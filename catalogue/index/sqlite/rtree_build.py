@@ -56,9 +56,13 @@ def rebuild_rtree(
 ) -> None:
     """Write dataset ``ds``'s R*Tree entries anew in spatial order (``held``: its located
     items' rid, minx, maxx, miny, maxy, if the writer held them)."""
-    located = conn.execute(
-        "SELECT count(*) FROM items WHERE ds = ? AND minx IS NOT NULL", (ds,)
-    ).fetchone()[0]
+    located = (
+        len(held)
+        if held is not None
+        else conn.execute(
+            "SELECT count(*) FROM items WHERE ds = ? AND minx IS NOT NULL", (ds,)
+        ).fetchone()[0]
+    )
     others = conn.execute(
         f"SELECT count(*) FROM {TABLE} WHERE NOT (mind <= ? AND maxd >= ?)", (ds, ds)
     ).fetchone()[0]

@@ -6,6 +6,7 @@ inside one collection never visits another collection's features.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import uuid
 from pathlib import Path
@@ -17,7 +18,9 @@ from shapely.geometry import shape
 
 from catalogue.index.sqlite.rows import is_envelope, stored_item_text
 
-SCHEMA_VERSION = 5
+log = logging.getLogger("catalogue.index")
+
+SCHEMA_VERSION = 6
 
 # remove_diacritics 2 folds ü→u, é→e …, so "Dusseldorf" finds "Düsseldorf".
 TOKENIZER = "unicode61 remove_diacritics 2"
@@ -25,10 +28,12 @@ TOKENIZER = "unicode61 remove_diacritics 2"
 # Contentless: the words are indexed, the text is not stored again (it is derived from the
 # properties). Writing a million items' text took a third less time, and the file is 85 MB
 # smaller. Such a table forgets an entry only when told the words it was given:
-# ouc_item_text(properties) gives them back from the stored properties.
+# ouc_item_text(properties) gives them back from the stored properties. No column sizes:
+# they serve only ranking (bm25), which item searches do not use; writing them took a quarter
+# of the table's load time.
 ITEMS_FTS = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS items_fts "
-    f"USING fts5(text, ds, content='', tokenize=\"{TOKENIZER}\");"
+    f"USING fts5(text, ds, content='', columnsize=0, tokenize=\"{TOKENIZER}\");"
 )
 ITEMS_DELETE = """CREATE TRIGGER IF NOT EXISTS items_delete AFTER DELETE ON items BEGIN
     DELETE FROM items_rtree WHERE rid = old.rid;
@@ -36,13 +41,35 @@ ITEMS_DELETE = """CREATE TRIGGER IF NOT EXISTS items_delete AFTER DELETE ON item
         VALUES ('delete', old.rid, ouc_item_text(old.properties), old.ds);
 END;"""
 
+DATASETS_DELETE = """CREATE TRIGGER IF NOT EXISTS datasets_delete AFTER DELETE ON datasets BEGIN
+    DELETE FROM items WHERE ds = old.rid;
+    DELETE FROM datasets_rtree WHERE rid = old.rid;
+    DELETE FROM datasets_fts WHERE rowid = old.rid;
+    DELETE FROM dataset_terms WHERE rid = old.rid;
+END;"""
+ITEMS = """CREATE TABLE IF NOT EXISTS items (
+    rid INTEGER PRIMARY KEY,
+    ds INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    run INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    t_start REAL, t_end REAL,
+    minx REAL, miny REAL, maxx REAL, maxy REAL,
+    geometry TEXT,
+    properties TEXT NOT NULL,
+    envelope INTEGER NOT NULL DEFAULT 0  -- 1: the geometry is its bounding box (see rows.py)
+);"""
+
 ITEM_INDEXES = (
+    # an item's id is unique within its collection
+    "CREATE UNIQUE INDEX IF NOT EXISTS items_id ON items(ds, id)",
     "CREATE INDEX IF NOT EXISTS items_time ON items(ds, t_start)",
     # a collection's items in row order: pages deep into a collection skip index entries only
     "CREATE INDEX IF NOT EXISTS items_ds ON items(ds)",
 )
 """Indexes of the items table that a first load into an empty table builds at its end:
-sorting a million rows once took 1-2 s, taking them one by one 3-5 s."""
+sorting a million rows once took 1-2 s, taking them one by one 2-5 s each."""
+ITEM_INDEX_NAMES = ("items_id", "items_time", "items_ds")
 DEFERRED = "item_indexes_deferred"
 """Meta key: a load into the empty items table builds ITEM_INDEXES when it ends."""
 
@@ -86,30 +113,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS datasets_fts
     USING fts5(title, description, keywords, tokenize="{TOKENIZER}");
 CREATE VIRTUAL TABLE IF NOT EXISTS datasets_rtree USING rtree(rid, minx, maxx, miny, maxy);
 
-CREATE TABLE IF NOT EXISTS items (
-    rid INTEGER PRIMARY KEY,
-    ds INTEGER NOT NULL,
-    id TEXT NOT NULL,
-    run INTEGER NOT NULL,
-    hash TEXT NOT NULL,
-    t_start REAL, t_end REAL,
-    minx REAL, miny REAL, maxx REAL, maxy REAL,
-    geometry TEXT,
-    properties TEXT NOT NULL,
-    envelope INTEGER NOT NULL DEFAULT 0,  -- 1: the geometry is its bounding box (see rows.py)
-    UNIQUE (ds, id)
-);
+{ITEMS}
 -- ds: the item's dataset as a token, so a collection's text matches are counted by FTS alone
 {ITEMS_FTS}
 CREATE VIRTUAL TABLE IF NOT EXISTS items_rtree USING rtree(rid, minx, maxx, miny, maxy, mind, maxd);
 
 {ITEMS_DELETE}
-CREATE TRIGGER IF NOT EXISTS datasets_delete AFTER DELETE ON datasets BEGIN
-    DELETE FROM items WHERE ds = old.rid;
-    DELETE FROM datasets_rtree WHERE rid = old.rid;
-    DELETE FROM datasets_fts WHERE rowid = old.rid;
-    DELETE FROM dataset_terms WHERE rid = old.rid;
-END;
+{DATASETS_DELETE}
 """
 
 _PREDICATES = {
@@ -171,12 +181,20 @@ def create(conn: sqlite3.Connection) -> None:
     if version == 4:
         _migrate_4_to_5(conn)
         version = 5
+    if version == 5:
+        _migrate_5_to_6(conn)
+        version = 6
     if version != SCHEMA_VERSION:
         raise RuntimeError(
             f"index schema version {version} is not {SCHEMA_VERSION}: rebuild the index "
             "(delete the file and harvest again)"
         )
-    restore_item_indexes(conn, waiting=False)
+    repeated = restore_item_indexes(conn, waiting=False)
+    if repeated:  # a first load that died before its end had been given ids twice
+        log.warning(
+            "items repeating an id removed",
+            extra={"count": len(repeated), "ids": [r[2] for r in repeated[:10]]},
+        )
     if conn.execute("SELECT 1 FROM meta WHERE key = 'instance'").fetchone() is None:
         # names this index file for caches outside it (a new file starts at generation 0 again)
         conn.execute(
@@ -187,25 +205,31 @@ def create(conn: sqlite3.Connection) -> None:
 def defer_item_indexes(conn: sqlite3.Connection) -> bool:
     """In a write transaction: when the items table is empty (a first load), drop the
     indexes a load writes slowly one row at a time; :func:`restore_item_indexes` builds them
-    when it ends. While they are missing, searches by time or deep pages scan the rows loaded
-    so far; item lookups by id keep their index."""
+    when it ends. While they are missing, lookups by id, searches by time and deep pages scan
+    the rows loaded so far, and the load itself finds ids given twice only at its end."""
     if conn.execute("SELECT 1 FROM items LIMIT 1").fetchone() is not None:
         return False
-    conn.execute("DROP INDEX IF EXISTS items_time")
-    conn.execute("DROP INDEX IF EXISTS items_ds")
+    for name in ITEM_INDEX_NAMES:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", (DEFERRED,))
     return True
 
 
-def restore_item_indexes(conn: sqlite3.Connection, *, waiting: bool = True) -> None:
+def restore_item_indexes(
+    conn: sqlite3.Connection, *, waiting: bool = True
+) -> list[tuple[int, int, str]]:
     """Build the items' indexes where they are missing: in the caller's write transaction,
     or else in one of its own. Not ``waiting``: indexes a load in progress put off are left to
-    it (the load holds the write lock; one that died left it free)."""
+    it (the load holds the write lock; one that died left it free).
+
+    Items loaded while the id index was missing that repeat an earlier item's id in the same
+    collection are deleted first (the first one stays, as when the index was there); they are
+    returned as (rid, ds, id)."""
     present = {
         row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'items'")
     }
-    if {"items_time", "items_ds"} <= present:
-        return
+    if set(ITEM_INDEX_NAMES) <= present:
+        return []
     own = not conn.in_transaction
     if own:
         deferred = conn.execute("SELECT 1 FROM meta WHERE key = ?", (DEFERRED,)).fetchone()
@@ -214,17 +238,29 @@ def restore_item_indexes(conn: sqlite3.Connection, *, waiting: bool = True) -> N
                 conn.execute("PRAGMA busy_timeout = 0")
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError:
-                return  # a load is under way
+                return []  # a load is under way
             finally:
                 conn.execute("PRAGMA busy_timeout = 30000")
         else:
             conn.execute("BEGIN IMMEDIATE")
     try:
-        for statement in ITEM_INDEXES:
+        repeated: list[tuple[int, int, str]] = []
+        try:
+            conn.execute(ITEM_INDEXES[0])
+        except sqlite3.IntegrityError:  # ids given twice: rare, so looked for only then
+            repeated = conn.execute(
+                "SELECT rid, ds, id FROM (SELECT rid, ds, id, "
+                "row_number() OVER (PARTITION BY ds, id ORDER BY rid) AS n FROM items) "
+                "WHERE n > 1 ORDER BY rid"
+            ).fetchall()
+            conn.executemany("DELETE FROM items WHERE rid = ?", [(r[0],) for r in repeated])
+            conn.execute(ITEM_INDEXES[0])
+        for statement in ITEM_INDEXES[1:]:
             conn.execute(statement)
         conn.execute("DELETE FROM meta WHERE key = ?", (DEFERRED,))
         if own:
             conn.execute("COMMIT")
+        return repeated
     except BaseException:
         if own and conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -283,6 +319,36 @@ def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
         )
         conn.execute(ITEMS_DELETE)
         conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _migrate_5_to_6(conn: sqlite3.Connection) -> None:
+    """Version 6 holds the items' unique ids in an index of its own, which a first load can
+    put off, and no column sizes in the items' full-text table: both tables are written anew."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if version != ("5",):  # another process migrated the file meanwhile
+            conn.execute("ROLLBACK")
+            return
+        conn.execute("DROP TRIGGER IF EXISTS items_delete")
+        conn.execute("DROP TRIGGER IF EXISTS datasets_delete")  # both name the items table
+        conn.execute("ALTER TABLE items RENAME TO items_5")
+        conn.execute(ITEMS)
+        conn.execute("INSERT INTO items SELECT * FROM items_5")
+        conn.execute("DROP TABLE items_5")
+        conn.execute("DROP TABLE items_fts")
+        conn.execute(ITEMS_FTS)
+        conn.execute(
+            "INSERT INTO items_fts(rowid, text, ds) "
+            "SELECT rid, ouc_item_text(properties), ds FROM items"
+        )
+        for statement in (*ITEM_INDEXES, ITEMS_DELETE, DATASETS_DELETE):
+            conn.execute(statement)
+        conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

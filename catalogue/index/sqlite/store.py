@@ -82,6 +82,7 @@ class SQLiteIndex:
         # many moved is packed again (61 ms against 1.5 ms for a box over 1M moved points)
         self._entered: dict[int, int] = {}
         self._held = HeldBoxes()  # the boxes of collections loaded from empty, for that pack
+        self._ids_deferred = False  # a first load is under way without the id index
         self._facet_columns = FacetColumns()
         self._sort_ranks = SortRanks()
         self._bounds = BoundsCache()
@@ -198,14 +199,15 @@ class SQLiteIndex:
             conn = self._conn()
             written = 0
             conn.execute("BEGIN IMMEDIATE")
-            deferred = schema.defer_item_indexes(conn)
+            # a first load: no id index to look items up in until its end (all are new)
+            self._ids_deferred = deferred = schema.defer_item_indexes(conn)
             try:
                 while True:
                     try:
                         batch = next(batches, None)
                     except Exception:
                         if deferred:
-                            schema.restore_item_indexes(conn)
+                            self._restore_indexes(conn, stats)
                         conn.execute("COMMIT")  # what the source gave before it failed is kept
                         raise
                     if batch is None:
@@ -217,7 +219,7 @@ class SQLiteIndex:
                         conn.execute("BEGIN IMMEDIATE")
                         written = 0
                 if deferred:
-                    schema.restore_item_indexes(conn)
+                    self._restore_indexes(conn, stats)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -226,7 +228,16 @@ class SQLiteIndex:
                     with suppress(sqlite3.Error):  # else the next opening of the file builds them
                         schema.restore_item_indexes(conn)
                 raise
+            finally:
+                self._ids_deferred = False
         return stats
+
+    def _restore_indexes(self, conn: sqlite3.Connection, stats: UpsertStats) -> None:
+        """Build the indexes a first load put off; items that repeated an id are reported."""
+        for _rid, ds, item_id in schema.restore_item_indexes(conn):
+            stats.added -= 1
+            stats.failed.append((item_id, "duplicate item id within the source"))
+            self._held.give_up(ds)
 
     def _upsert_batch(
         self, conn: sqlite3.Connection, batch: list[Dataset | PreparedItems], run_id: str
@@ -353,14 +364,18 @@ class SQLiteIndex:
             ):
                 self._bulk_loading.add(ds)
         for ds, group in by_ds.items():
-            existing = {
-                row[0]: row[1:]
-                for row in conn.execute(
-                    "SELECT id, rid, hash, run, minx, maxx, miny, maxy FROM items "
-                    "WHERE ds = ? AND id IN (SELECT value FROM json_each(?))",
-                    (ds, orjson.dumps(list(group)).decode()),
-                )
-            }
+            existing = (
+                {}  # a first load: every item is new, an id given twice is found at its end
+                if self._ids_deferred and ds in self._bulk_loading
+                else {
+                    row[0]: row[1:]
+                    for row in conn.execute(
+                        "SELECT id, rid, hash, run, minx, maxx, miny, maxy FROM items "
+                        "WHERE ds = ? AND id IN (SELECT value FROM json_each(?))",
+                        (ds, orjson.dumps(list(group)).decode()),
+                    )
+                }
+            )
             tree = ds not in self._bulk_loading  # else the refresh packs the whole tree
             if not existing:  # all new (a first load, or new items)
                 if not tree:
@@ -455,18 +470,23 @@ class SQLiteIndex:
                 if row is None:
                     continue
                 rid, doc = row[0], orjson.loads(row[1])
-                count, minx, miny, maxx, maxy, t0, t1 = conn.execute(
-                    "SELECT count(*), min(minx), min(miny), max(maxx), max(maxy), "
-                    "min(t_start), max(t_end) FROM items WHERE ds = ?",
-                    (rid,),
-                ).fetchone()
+                held = self._held.take(conn, rid) if rid in self._bulk_loading else None
+                if held is not None:  # a load from empty: what it wrote, without a scan
+                    count, t0, t1 = held.count, held.t_start, held.t_end
+                    items_box = held.extent()
+                else:
+                    count, minx, miny, maxx, maxy, t0, t1 = conn.execute(
+                        "SELECT count(*), min(minx), min(miny), max(maxx), max(maxy), "
+                        "min(t_start), max(t_end) FROM items WHERE ds = ?",
+                        (rid,),
+                    ).fetchone()
+                    items_box = [minx, miny, maxx, maxy] if minx is not None else None
                 fields, facets = describe_fields(
                     orjson.loads(r[0])
                     for r in conn.execute(
                         "SELECT properties FROM items WHERE ds = ? LIMIT ?", (rid, FIELD_SAMPLE)
                     )
                 )
-                items_box = [minx, miny, maxx, maxy] if minx is not None else None
                 # an item with an open start or end leaves the extent open on that side
                 items_time = [iso(t0), iso(t1)] if t0 is not None else None
                 derived = {
@@ -491,13 +511,12 @@ class SQLiteIndex:
                 )
                 self._set_dataset_box(conn, rid, box)
                 entered = self._entered.pop(rid, 0)
-                held = self._held.take(conn, rid) if rid in self._bulk_loading else None
                 if (
                     rid in self._bulk_loading
                     or (entered and entered * REPACK_SHARE >= count)
                     or not rtree_complete(conn, rid)
                 ):
-                    rebuild_rtree(conn, rid, items_box, held)
+                    rebuild_rtree(conn, rid, items_box, held.boxes if held else None)
                 self._bulk_loading.discard(rid)
 
     # reads -----------------------------------------------------------------------------
