@@ -135,6 +135,9 @@ class HarvestSettings(_Strict):
     second_process_bytes: int | None = Field(32 * 1024 * 1024, ge=0)
     """A local GeoJSON or CSV file at least this large is read and prepared in a second
     process while this one writes the index (with two cores or more); null: never."""
+    reading_processes: int | None = Field(None, ge=1, le=16)
+    """How many processes share the reading of such a file (GeoJSON), each parsing and
+    preparing its turn of the batches; null: one per core, up to 4."""
 
 
 class PortalSettings(_Strict):

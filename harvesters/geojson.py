@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any, ClassVar, Literal
 
 import ijson
 import orjson
 
+from catalogue.harvest.contract import SKIPPED, Skipped
 from catalogue.model import Dataset, Item, Problem
 from harvesters.files import open_source
 from harvesters.filesource import FileHarvester
@@ -32,31 +33,61 @@ class GeoJSONHarvester(FileHarvester):
     format = "GEOJSON"
 
     def records(self) -> Iterator[Dataset | Item | Problem]:
+        return self._records(None)  # type: ignore[return-value]
+
+    def shared_records(
+        self, skip: Callable[[int], bool]
+    ) -> Iterator[Dataset | Item | Problem | Skipped]:
+        """The dataset, then a record per feature (its number is the feature's)."""
+        return self._records(skip)
+
+    def _records(
+        self, skip: Callable[[int], bool] | None
+    ) -> Iterator[Dataset | Item | Problem | Skipped]:
         dataset = self.dataset()
         yield dataset
         to_wgs84 = transformer(self.options.crs)
         with open_source(self.source.url, self.client) as stream:
             dataset_id, options = dataset.id, self.options
-            for position, feature in self._features(stream):
-                if type(feature) is _Broken:
+            for position, feature in self._features(stream, skip):
+                if feature is SKIPPED:
+                    yield SKIPPED
+                elif type(feature) is _Broken:
                     yield Problem(f"feature {position}", feature.reason)
                 else:
                     yield feature_item(dataset_id, position, feature, options, to_wgs84)
 
-    def _features(self, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
+    def _features(
+        self, stream: IO[bytes], skip: Callable[[int], bool] | None
+    ) -> Iterator[tuple[int, Any]]:
+        """Each feature with its position (line or member number), SKIPPED for a record
+        ``skip`` names (the n-th feature is record n: the dataset is record 0)."""
         if self._is_sequence(stream):
+            number = 0
             for line_no, line in enumerate(stream, start=1):
                 line = line.strip().lstrip(b"\x1e")
                 if not line:
+                    continue
+                number += 1
+                if skip is not None and skip(number):
+                    yield line_no, SKIPPED
                     continue
                 try:
                     yield line_no, orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
                     yield line_no, _Broken(f"invalid JSON: {exc}")
             return
+        wanted = None if skip is None else (lambda member: not skip(member + 1))
         try:
-            for position, feature in enumerate(members(stream, "features.item"), start=1):
-                yield position, _Broken(feature.reason) if isinstance(feature, TooDeep) else feature
+            for position, feature in enumerate(
+                members(stream, "features.item", wanted=wanted), start=1
+            ):
+                if skip is not None and skip(position):
+                    yield position, SKIPPED  # read whole only where the split reading was not
+                elif isinstance(feature, TooDeep):
+                    yield position, _Broken(feature.reason)
+                else:
+                    yield position, feature
         except ijson.JSONError as exc:
             from catalogue.errors import HarvestError
 

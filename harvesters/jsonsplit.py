@@ -35,6 +35,8 @@ import ijson
 import numpy as np
 import orjson
 
+from catalogue.harvest.contract import SKIPPED
+
 CHUNK_SIZE = 1 << 20
 FOREIGN_MAX = 64 << 20
 """A value under another top-level key (not an array) larger than this is not held to check it."""
@@ -73,10 +75,14 @@ def split_members(
     too_deep: Callable[[], Any],
     chunk_size: int = CHUNK_SIZE,
     foreign_max: int = FOREIGN_MAX,
+    wanted: Callable[[int], bool] | None = None,
 ) -> Iterator[Any]:
     """The members of the array that is the value of the top-level object's ``key`` (each such
-    array, if the key comes more than once), read from the stream's position to its end."""
+    array, if the key comes more than once), read from the stream's position to its end.
+    ``wanted``: a member whose number (from 0) it refuses is given as ``SKIPPED``, unread,
+    unless it needs the exact reading (nested too deep, long digits, odd gaps)."""
     splitter = _Splitter(key, max_depth, too_deep, foreign_max)
+    splitter.wanted = wanted
     buf = b""
     while True:
         chunk = stream.read(max(chunk_size, len(buf)))
@@ -104,6 +110,7 @@ class _Splitter:
         self.current_key: str | None = None  # the top-level key whose value comes next
         self.target = False  # in an array: whether its members are handed out
         self.handed_out = 0
+        self.wanted: Callable[[int], bool] | None = None  # see split_members
         self.base = 0  # offset of the buffer in the stream, for messages
         # the buffer being read, and what numpy found in it
         self.buf = b""
@@ -260,9 +267,26 @@ class _Splitter:
         starts_list, ends_list = starts.tolist(), ends.tolist()
         view = memoryview(buf)
         loads, decode_error, target = orjson.loads, orjson.JSONDecodeError, self.target
+        wanted = self.wanted
         k = 0
         for s in [*np.flatnonzero(special).tolist(), m]:
-            if target:
+            if target and wanted is not None:
+                for n, a, b in zip(
+                    range(self.handed_out, self.handed_out + s - k),
+                    starts_list[k:s],
+                    ends_list[k:s],
+                    strict=True,
+                ):
+                    if not wanted(n):
+                        yield SKIPPED
+                        continue
+                    try:
+                        value = loads(view[a:b])
+                    except decode_error:
+                        value = _exact(buf[a:b], build=True)
+                    yield value
+                self.handed_out += s - k
+            elif target:
                 for a, b in zip(starts_list[k:s], ends_list[k:s], strict=True):
                     try:
                         value = loads(view[a:b])

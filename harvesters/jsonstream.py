@@ -25,7 +25,7 @@ is not UTF-8, for which yajl2_c raises ``UnicodeDecodeError``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import ijson
@@ -48,26 +48,38 @@ class TooDeep:
         self.reason = f"nested deeper than {limit} levels; not read"
 
 
-def members(stream: IO[bytes], prefix: str, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
+def members(
+    stream: IO[bytes],
+    prefix: str,
+    max_depth: int = MAX_DEPTH,
+    wanted: Callable[[int], bool] | None = None,
+) -> Iterator[Any]:
     """The members of the array at ``prefix`` (ijson's prefix syntax, e.g. ``features.item``),
     numbers as floats; a member nested deeper than ``max_depth`` as a :class:`TooDeep`.
+    ``wanted``: the split reading gives a member whose number (from 0) it refuses as
+    :data:`~catalogue.harvest.contract.SKIPPED`, neither built nor checked (the other
+    readings build every member).
 
     Text that is not UTF-8 (a lone surrogate escaped in a string) is an ``ijson.JSONError``
     however the stream is read; ijson's own reading raised ``UnicodeDecodeError`` for it."""
     try:
-        yield from _members(stream, prefix, max_depth)
+        yield from _members(stream, prefix, max_depth, wanted)
     except UnicodeDecodeError as exc:
         raise ijson.JSONError(f"invalid string: {exc}") from None
 
 
-def _members(stream: IO[bytes], prefix: str, max_depth: int) -> Iterator[Any]:
+def _members(
+    stream: IO[bytes], prefix: str, max_depth: int, wanted: Callable[[int], bool] | None
+) -> Iterator[Any]:
     handed_out = 0
     if _seekable(stream):
         start = stream.tell()
         parts = prefix.split(".")
         if len(parts) == 2 and parts[0] and parts[1] == "item":
             try:
-                yield from split_members(stream, parts[0], max_depth, lambda: TooDeep(max_depth))
+                yield from split_members(
+                    stream, parts[0], max_depth, lambda: TooDeep(max_depth), wanted=wanted
+                )
                 return
             except Unsplittable as exc:
                 handed_out = exc.handed_out

@@ -67,12 +67,20 @@ SOURCES = {
 
 
 def harvest(
-    tmp_path: Path, index: Index, threshold: int | None, *sources: dict[str, Any]
+    tmp_path: Path,
+    index: Index,
+    threshold: int | None,
+    *sources: dict[str, Any],
+    readers: int | None = None,
 ) -> HarvestReport:
     settings = settings_from_dict(
         {
             "index": {"backend": "sqlite", "path": "unused.sqlite"},
-            "harvest": {"backoff": 0.01, "second_process_bytes": threshold},
+            "harvest": {
+                "backoff": 0.01,
+                "second_process_bytes": threshold,
+                "reading_processes": readers,
+            },
             "sources": list(sources),
         },
         tmp_path / "catalogue.yml",
@@ -194,3 +202,79 @@ def test_a_reading_process_that_dies_fails_its_source_alone(tmp_path: Path) -> N
         assert index.source_counts() == before  # nothing deleted, nothing half-written lost
     finally:
         index.close()
+
+
+@pytest.mark.parametrize("readers", [2, 3])
+def test_processes_sharing_a_files_reading_give_the_same_index_and_report(
+    tmp_path: Path, readers: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each process parses and prepares every n-th batch of 2,000 records and skips the
+    others; the writer takes the batches in turn."""
+    body = features(9_500)  # five batches, the last one short
+    body[4_321] = {"type": "Feature", "id": "deep", "geometry": None, "properties": {"a": []}}
+    nested: Any = []
+    for _ in range(80):
+        nested = [nested]
+    body[4_321]["properties"]["a"] = nested  # too deep: a problem, in its batch
+    body[6_001]["id"] = "f2"  # a duplicate id across batches of different processes
+    (tmp_path / "orte.geojson").write_bytes(
+        json.dumps({"type": "FeatureCollection", "features": body}).encode()
+    )
+    source = {"name": "orte", "type": "geojson", "url": str(tmp_path / "orte.geojson")}
+    one, shared = SQLiteIndex(tmp_path / "one.sqlite"), SQLiteIndex(tmp_path / "two.sqlite")
+    try:
+        in_one = harvest(tmp_path, one, ONE_PROCESS, source)
+        with caplog.at_level(logging.INFO, logger="catalogue.harvest"):
+            in_shared = harvest(tmp_path, shared, SECOND_PROCESS, source, readers=readers)
+        assert [
+            r.__dict__.get("processes") for r in caplog.records if r.msg.startswith("reading")
+        ] == [readers]
+        assert summary(in_shared) == summary(in_one)
+        problems = sorted(map(str, in_one.sources[0].problems))
+        assert any("feature 4322" in p for p in problems) and any("f2" in p for p in problems)
+        assert all(d.ok for d in check(one, shared, items=True))
+        again = harvest(tmp_path, shared, SECOND_PROCESS, source, readers=readers)
+        assert again.sources[0].unchanged == in_one.sources[0].added
+    finally:
+        one.close()
+        shared.close()
+
+
+def test_a_file_broken_midway_in_a_shared_reading_keeps_what_came_before(tmp_path: Path) -> None:
+    """Only the process whose batch holds the break reads it; the others' batches after it
+    are never taken."""
+    (tmp_path / "orte.geojson").write_bytes(geojson(12_000)[:-30_000])  # cut inside a feature
+    source = {"name": "orte", "type": "geojson", "url": str(tmp_path / "orte.geojson")}
+    one, shared = SQLiteIndex(tmp_path / "one.sqlite"), SQLiteIndex(tmp_path / "two.sqlite")
+    try:
+        in_one = harvest(tmp_path, one, ONE_PROCESS, source)
+        in_shared = harvest(tmp_path, shared, SECOND_PROCESS, source, readers=2)
+        assert in_one.sources[0].status == "failed"
+        assert summary(in_shared) == summary(in_one)
+        assert shared.source_counts() == one.source_counts()
+    finally:
+        one.close()
+        shared.close()
+
+
+def test_a_feature_sequence_shares_its_reading_with_the_same_ids(tmp_path: Path) -> None:
+    """Features without ids are named by their line, blank lines counted."""
+    lines = []
+    for i, feature in enumerate(features(5_000)):
+        feature.pop("id", None)
+        lines.append(json.dumps(feature))
+        if i % 997 == 0:
+            lines.append("")
+    lines[2_500] = "{not json"
+    (tmp_path / "orte.geojsonl").write_text("\n".join(lines) + "\n")
+    source = {"name": "orte", "type": "geojson", "url": str(tmp_path / "orte.geojsonl")}
+    one, shared = SQLiteIndex(tmp_path / "one.sqlite"), SQLiteIndex(tmp_path / "two.sqlite")
+    try:
+        in_one = harvest(tmp_path, one, ONE_PROCESS, source)
+        in_shared = harvest(tmp_path, shared, SECOND_PROCESS, source, readers=2)
+        assert summary(in_shared) == summary(in_one)
+        assert in_one.sources[0].added > 4_990
+        assert all(d.ok for d in check(one, shared, items=True))
+    finally:
+        one.close()
+        shared.close()

@@ -16,9 +16,9 @@ the runner cannot infer deletions from what is missing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -28,6 +28,32 @@ from catalogue.settings import SourceSettings
 
 if TYPE_CHECKING:
     from catalogue.harvest.state import SourceState
+
+
+class Skipped:
+    """The type of :data:`SKIPPED`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SKIPPED"
+
+
+SKIPPED = Skipped()
+"""Stands for a record another process reads (:class:`SharedReading`)."""
+
+
+@runtime_checkable
+class SharedReading(Protocol):
+    """A source type whose reading several processes can share: each makes only the records
+    it is to send, and gives :data:`SKIPPED` in place of the others."""
+
+    def shared_records(
+        self, skip: Callable[[int], bool]
+    ) -> Iterator[Dataset | Item | Problem | Notice | Skipped]:
+        """The records of :meth:`records`, in the same order and as many; a record whose
+        number (from 0) ``skip`` names may be :data:`SKIPPED` instead, left unmade."""
+        ...
 
 
 class HarvesterOptions(BaseModel):

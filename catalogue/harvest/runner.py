@@ -34,6 +34,7 @@ from catalogue.harvest.second_process import (
     Preparer,
     prepared_one_by_one,
     prepared_together,
+    reading_processes,
     reads_in_second_process,
     records_from_second_process,
 )
@@ -200,8 +201,12 @@ def harvest_source(
                 item_types = (Item, index.item_preparer())
                 prepare = partial(prepared_one_by_one, item_types[1])
             if prepare and reads_in_second_process(source, harvester, settings.harvest):
-                log.info("reading in a second process", extra={"source": source.name})
-                stream = records_from_second_process(source, settings.harvest, prepare)
+                readers = reading_processes(source, harvester, settings.harvest)
+                log.info(
+                    "reading in a second process",
+                    extra={"source": source.name, "processes": readers},
+                )
+                stream = records_from_second_process(source, settings.harvest, prepare, readers)
             else:
                 stream = harvester.records()
         stats = index.upsert(records(stream), run_id=source_run)

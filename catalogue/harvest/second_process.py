@@ -20,14 +20,18 @@ import multiprocessing
 import os
 import pickle
 import queue
+import stat
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
 from catalogue import logs
 from catalogue.errors import HarvestError
+from catalogue.harvest.contract import SKIPPED, SharedReading
 from catalogue.harvest.failures import expected_failure, failure_message
 from catalogue.harvest.http import harvest_client
 from catalogue.harvest.registry import create_harvester
@@ -38,6 +42,10 @@ log = logging.getLogger("catalogue.harvest")
 
 BATCH = 2000
 """Records per message: large enough that pickling and the pipe cost little per record."""
+MAX_READERS = 4
+"""Processes sharing the reading of one file, at most, unless configured otherwise."""
+READER_NICENESS = 10
+"""Processes sharing a file's reading yield the processor to the writer."""
 QUEUED = 8
 """Messages taken off the pipe ahead of the writer (a few MB)."""
 _RECORDS, _FAILED, _DONE = b"r", b"f", b"d"
@@ -79,6 +87,21 @@ def reads_in_second_process(
     return size >= threshold
 
 
+def reading_processes(source: SourceSettings, harvester: object, harvest: HarvestSettings) -> int:
+    """How many processes read a file :func:`reads_in_second_process` chose: one per core
+    (up to ``MAX_READERS``) or as configured, if the source type can share its reading and
+    the file is a regular one (a named pipe gives its bytes to one reader only)."""
+    if not isinstance(harvester, SharedReading):
+        return 1
+    try:
+        regular = stat.S_ISREG(Path(source.url.removeprefix("file://")).expanduser().stat().st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        return 1
+    return harvest.reading_processes or min(_cores(), MAX_READERS)
+
+
 def _cores() -> int:
     """The cores this process may run on."""
     try:
@@ -88,38 +111,57 @@ def _cores() -> int:
 
 
 def records_from_second_process(
-    source: SourceSettings, harvest: HarvestSettings, prepare: Preparer
+    source: SourceSettings, harvest: HarvestSettings, prepare: Preparer, readers: int = 1
 ) -> Iterator[object]:
-    """The source's records as its harvester yields them, items prepared by ``prepare``."""
-    receive, send = _CONTEXT.Pipe(duplex=False)
-    child = _CONTEXT.Process(
-        target=_read,
-        args=(source, harvest, prepare, send, logging.getLogger("catalogue").level),
-        name=f"catalogue-read-{source.name}",
-        daemon=True,
-    )
-    child.start()
-    send.close()  # the child's end: reading here ends (EOFError) when the child is gone
-    # a thread takes the messages off the pipe as they come (waiting on it frees the
-    # interpreter): the child goes on reading while this process writes a batch
-    messages: queue.Queue[bytes | None] = queue.Queue(QUEUED)
+    """The source's records as its harvester yields them, items prepared by ``prepare``.
+
+    ``readers`` > 1 (a :class:`~catalogue.harvest.contract.SharedReading` source type):
+    that many processes read the file, each parsing and preparing every ``readers``-th batch
+    of records and skipping the others; their batches are taken in turn."""
+    pipes: list[Connection] = []
+    children: list[BaseProcess] = []
+    for share in range(readers):
+        receive, send = _CONTEXT.Pipe(duplex=False)
+        process = _CONTEXT.Process(
+            target=_read,
+            args=(source, harvest, prepare, send, logging.getLogger("catalogue").level),
+            kwargs={"share": (share, readers)},
+            name=f"catalogue-read-{source.name}" + (f"-{share + 1}" if readers > 1 else ""),
+            daemon=True,
+        )
+        process.start()
+        send.close()  # the child's end: reading here ends (EOFError) when the child is gone
+        pipes.append(receive)
+        children.append(process)
+    # a thread per child takes its messages off the pipe as they come (waiting on it frees
+    # the interpreter): the children go on reading while this process writes a batch
+    queues: list[queue.Queue[bytes | None]] = [queue.Queue(QUEUED) for _ in children]
     stop = threading.Event()
-    taker = threading.Thread(
-        target=_take, args=(receive, messages, stop), name=f"catalogue-take-{source.name}"
-    )
-    taker.start()
+    takers = [
+        threading.Thread(
+            target=_take,
+            args=(receive, messages, stop),
+            name=f"catalogue-take-{source.name}-{n}",
+        )
+        for n, (receive, messages) in enumerate(zip(pipes, queues, strict=True))
+    ]
+    for taker in takers:
+        taker.start()
     finished = False
+    turn = 0
     try:
-        while (message := messages.get()) is not None:
+        while (message := queues[turn % readers].get()) is not None:
             kind, body = message[:1], message[1:]
             if kind == _RECORDS:
                 yield from pickle.loads(body)
+                turn += 1
             elif kind == _FAILED:
                 finished = True
                 raise HarvestError(pickle.loads(body))
             else:
                 finished = True
                 return
+        child = children[turn % readers]
         child.join(5)
         raise HarvestError(
             f"the process reading {source.url} ended before the end of the file "
@@ -127,11 +169,15 @@ def records_from_second_process(
         )
     finally:
         stop.set()
-        if not finished and child.is_alive():  # the writer stopped early: the rest is unwanted
-            child.terminate()
-        child.join()
-        taker.join()
-        receive.close()
+        for child in children:
+            # the writer stopped early, or the others' batches are past the end: unwanted
+            if child.is_alive() and (not finished or readers > 1):
+                child.terminate()
+            child.join()
+        for taker in takers:
+            taker.join()
+        for receive in pipes:
+            receive.close()
 
 
 def _take(receive: Connection, messages: queue.Queue[bytes | None], stop: threading.Event) -> None:
@@ -163,10 +209,17 @@ def _read(
     prepare: Preparer,
     out: Connection,
     level: int,
+    share: tuple[int, int] = (0, 1),
 ) -> None:
     """The child: read the source, prepare its items, send them in batches, then say how it
-    ended."""
+    ended. ``share`` (k, n): send only the batches k, k + n, k + 2n … (from 0), skipping the
+    work of the others where the source type can."""
     logs.configure(level or logging.INFO)
+    if share[1] > 1:
+        # the writer, alone, sets the pace: the readers together make more than it takes,
+        # and take the cores it leaves
+        with suppress(OSError):
+            os.nice(READER_NICENESS)
     client = harvest_client(
         timeout=harvest.timeout,
         retries=harvest.retries,
@@ -174,25 +227,43 @@ def _read(
         user_agent=harvest.user_agent,
         max_response_bytes=harvest.max_response_bytes,
     )
+    mine, readers = share
     batch: list[object] = []  # records to send, items among them prepared
     items: list[Item] = []  # the items read since the last record that was no item
-    count = 0
+    number = 0  # of the record being read
+    own = mine == 0  # whether the batch being read is this process's to send
     try:
-        for record in create_harvester(source, client).records():
-            if type(record) is Item:
-                items.append(record)
-            else:
-                if items:
-                    batch += prepare(items)
-                    items = []
-                batch.append(record)
-            count += 1
-            if count >= BATCH:
-                if items:
-                    batch += prepare(items)
-                    items = []
-                out.send_bytes(_RECORDS + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
-                batch, count = [], 0
+        harvester = create_harvester(source, client)
+        if readers > 1:
+            if not isinstance(harvester, SharedReading):
+                raise HarvestError(f"a {source.type} source cannot be read by several processes")
+
+            def skip(record: int) -> bool:
+                return (record // BATCH) % readers != mine
+
+            records: Iterator[object] = harvester.shared_records(skip)
+        else:
+            records = harvester.records()
+        for record in records:
+            if own:
+                if type(record) is Item:
+                    items.append(record)
+                else:
+                    if record is SKIPPED:
+                        raise RuntimeError(f"record {number} of an own batch was skipped")
+                    if items:
+                        batch += prepare(items)
+                        items = []
+                    batch.append(record)
+            number += 1
+            if number % BATCH == 0:
+                if own:
+                    if items:
+                        batch += prepare(items)
+                        items = []
+                    out.send_bytes(_RECORDS + pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+                    batch = []
+                own = (number // BATCH) % readers == mine
         if items:
             batch += prepare(items)
             items = []
@@ -202,7 +273,7 @@ def _read(
     except (BrokenPipeError, KeyboardInterrupt):
         return  # the writer is gone or stopping: nobody to tell
     except Exception as exc:
-        if not expected_failure(exc):
+        if own and not expected_failure(exc):  # (the batch's reader says it)
             log.error("harvest failed", extra={"source": source.name}, exc_info=True)
         try:  # what was read before the failure is written, as in one process
             if items:

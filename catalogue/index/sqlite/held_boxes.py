@@ -10,13 +10,19 @@ every row (0.7 s at 1M items).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 from catalogue.index.sqlite import rtree_build
+
+log = logging.getLogger("catalogue.index")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +36,18 @@ class Held:
     t_start: float | None
     t_end: float | None
     """The earliest start and latest end (``min(t_start)``, ``max(t_end)`` of the rows)."""
+    laid_out: Future[rtree_build.LaidOut] | None = None
+    """The tree of these boxes alone, laid out in a thread as the load ended."""
+
+    def tree(self) -> rtree_build.LaidOut | None:
+        """The tree laid out early, if it was and that worked."""
+        if self.laid_out is None:
+            return None
+        try:
+            return self.laid_out.result()
+        except Exception:  # (out of memory): laid out again, in the refresh
+            log.warning("laying out the tree early failed", exc_info=True)
+            return None
 
     def extent(self) -> list[float] | None:
         """minx, miny, maxx, maxy of the located items."""
@@ -47,6 +65,7 @@ class HeldBoxes:
         self._parts: dict[int, list[np.ndarray]] = {}
         self._sizes: dict[int, int] = {}
         self._summaries: dict[int, list[Any]] = {}  # count, sum of rids, start, end
+        self._laid_out: dict[int, tuple[int, Future[rtree_build.LaidOut]]] = {}
         self._given_up: set[int] = set()
 
     def add(self, ds: int, first: int, values: list[tuple[Any, ...]]) -> None:
@@ -54,15 +73,13 @@ class HeldBoxes:
         maxx, maxy, …)."""
         if ds in self._given_up or not values:
             return
-        rows = [
-            (rid, v[2], v[4], v[3], v[5]) for rid, v in enumerate(values, first) if v[2] is not None
-        ]
+        rows = _boxes(first, values)
         size = self._sizes.get(ds, 0) + len(rows)
         if size > rtree_build.IN_MEMORY_ENTRIES:  # too many to sort in memory anyway
             self.give_up(ds)
             return
-        if rows:
-            self._parts.setdefault(ds, []).append(np.array(rows, dtype=np.float64))
+        if len(rows):
+            self._parts.setdefault(ds, []).append(rows)
         self._sizes[ds] = size
         summary = self._summaries.setdefault(ds, [0, 0, None, None])
         summary[0] += len(values)
@@ -74,6 +91,26 @@ class HeldBoxes:
         if ends:
             summary[3] = max(ends) if summary[3] is None else max(summary[3], *ends)
 
+    def lay_out_early(self, ds: int, node_size: int) -> None:
+        """Start laying out the tree of ``ds``'s held boxes alone, in a thread: its numpy work
+        runs beside SQLite's building of the put-off indexes (1.4 s at 1M points)."""
+        parts = self._parts.get(ds)
+        if not parts or ds in self._given_up:
+            return
+        boxes = np.concatenate(parts)
+        self._parts[ds] = [boxes]
+        future: Future[rtree_build.LaidOut] = Future()
+
+        def work() -> None:
+            try:
+                entries = rtree_build.held_entries(boxes, ds)
+                future.set_result(rtree_build.lay_out(entries, node_size))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="catalogue-lay-out", daemon=True).start()
+        self._laid_out[ds] = (len(boxes), future)
+
     def give_up(self, ds: int | None = None) -> None:
         """Stop holding a collection's boxes (its items changed otherwise than by adding);
         ``None``: every collection's."""
@@ -82,11 +119,13 @@ class HeldBoxes:
             self._parts.clear()
             self._sizes.clear()
             self._summaries.clear()
+            self._laid_out.clear()
             return
         self._given_up.add(ds)
         self._parts.pop(ds, None)
         self._sizes.pop(ds, None)
         self._summaries.pop(ds, None)
+        self._laid_out.pop(ds, None)
 
     def take(self, conn: sqlite3.Connection, ds: int) -> Held | None:
         """What was held of ``ds``, if the items table holds exactly the items written
@@ -95,6 +134,7 @@ class HeldBoxes:
         parts = self._parts.pop(ds, [])
         size = self._sizes.pop(ds, None)
         summary = self._summaries.pop(ds, None)
+        laid_out = self._laid_out.pop(ds, None)
         given_up = ds in self._given_up
         self._given_up.discard(ds)
         if size is None or summary is None or given_up:
@@ -105,4 +145,20 @@ class HeldBoxes:
         if count != summary[0] or total != float(summary[1]):
             return None
         boxes = np.concatenate(parts) if parts else np.empty((0, 5))
-        return Held(boxes, count, summary[2], summary[3])
+        early = laid_out[1] if laid_out and laid_out[0] == len(boxes) else None
+        return Held(boxes, count, summary[2], summary[3], early)
+
+
+_COLUMNS = tuple(itemgetter(n) for n in (2, 4, 3, 5))  # minx, maxx, miny, maxy
+
+
+def _boxes(first: int, values: list[tuple[Any, ...]]) -> np.ndarray:
+    """rid, minx, maxx, miny, maxy of the located items among rows numbered from ``first``."""
+    n = len(values)
+    boxes = np.empty((n, 5), dtype=np.float64)
+    boxes[:, 0] = np.arange(first, first + n)
+    # a column at a time: a third of the time of an array made of rows (None reads as NaN)
+    for column, get in enumerate(_COLUMNS, 1):
+        boxes[:, column] = np.fromiter(map(get, values), dtype=np.float64, count=n)
+    unplaced = np.isnan(boxes[:, 1])  # items without a place (a box is never NaN)
+    return boxes[~unplaced] if unplaced.any() else boxes

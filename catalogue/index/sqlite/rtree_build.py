@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import orjson
@@ -53,9 +54,11 @@ def rebuild_rtree(
     ds: int,
     extent: list[float] | None,
     held: np.ndarray | None = None,
+    laid_out: LaidOut | None = None,
 ) -> None:
     """Write dataset ``ds``'s R*Tree entries anew in spatial order (``held``: its located
-    items' rid, minx, maxx, miny, maxy, if the writer held them)."""
+    items' rid, minx, maxx, miny, maxy, if the writer held them; ``laid_out``: their tree
+    alone, if it was laid out already)."""
     located = (
         len(held)
         if held is not None
@@ -67,7 +70,9 @@ def rebuild_rtree(
         f"SELECT count(*) FROM {TABLE} WHERE NOT (mind <= ? AND maxd >= ?)", (ds, ds)
     ).fetchone()[0]
     if located and located >= 2 * others:
-        _pack(conn, ds, in_memory=located + others <= IN_MEMORY_ENTRIES, held=held)
+        in_memory = located + others <= IN_MEMORY_ENTRIES
+        alone = laid_out if held is not None and not others else None
+        _pack(conn, ds, in_memory=in_memory, held=held, laid_out=alone)
         return
     conn.execute(
         f"DELETE FROM {TABLE} WHERE rid IN (SELECT rid FROM {TABLE} WHERE mind <= ? AND maxd >= ?)",
@@ -86,54 +91,134 @@ def rebuild_rtree(
     )
 
 
-def _pack(
-    conn: sqlite3.Connection, ds: int, *, in_memory: bool, held: np.ndarray | None = None
-) -> None:
-    """Build the whole tree anew from ``ds``'s items and every other dataset's entries.
-
-    ``in_memory``: the entries are read and sorted with numpy; else the leaves come from one
-    query that SQLite sorts into strips, and only the leaves' boxes are kept, to build the few
-    upper levels with numpy."""
+def node_size(conn: sqlite3.Connection) -> int:
+    """Bytes in a node of the items' tree (the root always exists)."""
     row = conn.execute(f"SELECT length(data) FROM {TABLE}_node WHERE nodeno = 1").fetchone()
-    node_size = int(row[0])
+    return int(row[0])
+
+
+def held_entries(held: np.ndarray, ds: int) -> np.ndarray:
+    """Held boxes (rid, minx, maxx, miny, maxy) of dataset ``ds`` as the tree's cells."""
+    table = np.empty((len(held), 7), dtype=np.float64)
+    table[:, :5] = held
+    table[:, 5:] = ds
+    return _cells(table)
+
+
+@dataclass(frozen=True, slots=True)
+class LaidOut:
+    """A whole tree laid out in memory, to be written as it is."""
+
+    nodes: list[tuple[int, bytes]]
+    """(number, blob) of every node."""
+    ids: np.ndarray
+    leaves: np.ndarray
+    """Every entry's rowid, ascending, and its leaf's number."""
+    parents: list[tuple[int, int]]
+    """(node, parent node) of every node below the root."""
+
+
+def lay_out(entries: np.ndarray, node_size: int) -> LaidOut:
+    """The tree of ``entries`` (cells), tiled level by level; numpy does the work, so this
+    may run in a thread beside SQLite's."""
     fanout = (node_size - 4) // _CELL.itemsize
-    entries = _entries(conn, ds, held) if in_memory else None
-    total = len(entries) if entries is not None else _plan(conn, ds, fanout)
-    counts = [-(-total // fanout)]  # nodes per level, leaves first
-    while counts[-1] > 1:
-        counts.append(-(-counts[-1] // fanout))
-    first = [1 + sum(counts[level + 1 :]) for level in range(len(counts))]  # the root is 1
+    counts = _level_counts(len(entries), fanout)
+    first = _first_numbers(counts)
     depth = len(counts) - 1
+    if not len(entries):
+        empty = np.empty(0, dtype=np.int64)
+        return LaidOut([(1, bytes(node_size))], empty, empty, [])
+    cells = entries[_tiled(entries["box"].astype(np.float32), fanout)]
+    header = depth if depth == 0 else 0  # a single leaf is the root
+    nodes = list(_nodes(cells, first[0], header, fanout, node_size))
+    ids = cells["id"].astype(np.int64)
+    numbers = np.arange(len(ids)) // fanout + first[0]
+    by_id = np.argsort(ids, kind="stable")
+    boxes = _union(cells["box"].astype(np.float32), np.arange(0, len(cells), fanout))
+    del cells
+    parents: list[tuple[int, int]] = []
+    for level_nodes, level_parents in _upper_levels(boxes, first, fanout, node_size):
+        nodes += level_nodes
+        parents += level_parents
+    return LaidOut(nodes, ids[by_id], numbers[by_id], parents)
+
+
+def write_laid_out(conn: sqlite3.Connection, tree: LaidOut) -> None:
+    """Replace the tree's three shadow tables' rows by ``tree``."""
     for name in ("node", "rowid", "parent"):
         conn.execute(f"DELETE FROM {TABLE}_{name}")
-    if not total:
-        conn.execute(f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (1, ?)", (bytes(node_size),))
-        return
-    if entries is not None:
-        boxes = _write_sorted_leaves(conn, entries, first[0], depth, fanout, node_size)
-        del entries
-    else:
-        boxes = _write_leaves(conn, ds, first[0], depth, fanout, node_size)
-        conn.execute("DELETE FROM temp.rtree_others")
+    conn.executemany(f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (?, ?)", tree.nodes)
+    if len(tree.ids):
+        _write_owners(conn, tree.ids, tree.leaves)
+    conn.executemany(f"INSERT INTO {TABLE}_parent(nodeno, parentnode) VALUES (?, ?)", tree.parents)
+
+
+def _level_counts(total: int, fanout: int) -> list[int]:
+    """Nodes per level, leaves first."""
+    counts = [-(-total // fanout)]
+    while counts[-1] > 1:
+        counts.append(-(-counts[-1] // fanout))
+    return counts
+
+
+def _first_numbers(counts: list[int]) -> list[int]:
+    """The first node number of each level: the root is 1, the leaves come last."""
+    return [1 + sum(counts[level + 1 :]) for level in range(len(counts))]
+
+
+def _upper_levels(
+    boxes: np.ndarray, first: list[int], fanout: int, node_size: int
+) -> Iterator[tuple[list[tuple[int, bytes]], list[tuple[int, int]]]]:
+    """The nodes and parents of each level above the leaves, whose boxes are given."""
+    depth = len(first) - 1
     ids = np.arange(len(boxes), dtype=np.int64)
-    for level in range(1, len(counts)):
+    for level in range(1, len(first)):
         order = _tiled(boxes, fanout)
         ids, boxes = ids[order], boxes[order]
         cells = np.empty(len(ids), dtype=_CELL)
         cells["id"] = ids + first[level - 1]  # the node numbers of the level below
         cells["box"] = boxes
         header = depth if level == depth else 0
-        conn.executemany(
-            f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (?, ?)",
-            _nodes(cells, first[level], header, fanout, node_size),
-        )
-        conn.executemany(
-            f"INSERT INTO {TABLE}_parent(nodeno, parentnode) VALUES (?, ?)",
-            _owners(cells["id"], first[level], fanout),
+        yield (
+            list(_nodes(cells, first[level], header, fanout, node_size)),
+            list(_owners(cells["id"], first[level], fanout)),
         )
         starts = np.arange(0, len(ids), fanout)
         ids = np.arange(len(starts), dtype=np.int64)
         boxes = _union(boxes, starts)
+
+
+def _pack(
+    conn: sqlite3.Connection,
+    ds: int,
+    *,
+    in_memory: bool,
+    held: np.ndarray | None = None,
+    laid_out: LaidOut | None = None,
+) -> None:
+    """Build the whole tree anew from ``ds``'s items and every other dataset's entries.
+
+    ``in_memory``: the entries are read and sorted with numpy (or were, ``laid_out``); else
+    the leaves come from one query that SQLite sorts into strips, and only the leaves' boxes
+    are kept, to build the few upper levels with numpy."""
+    size = node_size(conn)
+    if in_memory:
+        write_laid_out(conn, laid_out or lay_out(_entries(conn, ds, held), size))
+        return
+    fanout = (size - 4) // _CELL.itemsize
+    total = _plan(conn, ds, fanout)
+    counts = _level_counts(total, fanout)
+    first = _first_numbers(counts)
+    for name in ("node", "rowid", "parent"):
+        conn.execute(f"DELETE FROM {TABLE}_{name}")
+    if not total:
+        conn.execute(f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (1, ?)", (bytes(size),))
+        return
+    boxes = _write_leaves(conn, ds, first[0], len(counts) - 1, fanout, size)
+    conn.execute("DELETE FROM temp.rtree_others")
+    for nodes, parents in _upper_levels(boxes, first, fanout, size):
+        conn.executemany(f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (?, ?)", nodes)
+        conn.executemany(f"INSERT INTO {TABLE}_parent(nodeno, parentnode) VALUES (?, ?)", parents)
 
 
 def _plan(conn: sqlite3.Connection, ds: int, fanout: int) -> int:
@@ -230,10 +315,7 @@ def _entries(conn: sqlite3.Connection, ds: int, held: np.ndarray | None) -> np.n
         while rows := cursor.fetchmany(65536):
             parts.append(_cells(np.array(rows, dtype=np.float64)))
     if held is not None and len(held):
-        table = np.empty((len(held), 7), dtype=np.float64)
-        table[:, :5] = held
-        table[:, 5:] = ds
-        parts.append(_cells(table))
+        parts.append(held_entries(held, ds))
     # concatenating structured arrays makes them native-endian: the cells must stay big-endian
     return np.concatenate(parts).astype(_CELL, copy=False) if parts else np.empty(0, dtype=_CELL)
 
@@ -244,30 +326,6 @@ def _cells(table: np.ndarray) -> np.ndarray:
     cells["id"] = table[:, 0]
     cells["box"] = _as_stored(table[:, 1:])
     return cells
-
-
-def _write_sorted_leaves(
-    conn: sqlite3.Connection,
-    entries: np.ndarray,
-    first: int,
-    depth: int,
-    fanout: int,
-    node_size: int,
-) -> np.ndarray:
-    """Write the leaf nodes of ``entries`` tiled in memory, then every entry's leaf in rowid
-    order (appended to the rowid table's B-tree instead of inserted all over it); the leaves'
-    boxes."""
-    cells = entries[_tiled(entries["box"].astype(np.float32), fanout)]
-    header = depth if depth == 0 else 0  # a single leaf is the root
-    conn.executemany(
-        f"INSERT INTO {TABLE}_node(nodeno, data) VALUES (?, ?)",
-        _nodes(cells, first, header, fanout, node_size),
-    )
-    ids = cells["id"].astype(np.int64)
-    numbers = np.arange(len(ids)) // fanout + first
-    by_id = np.argsort(ids, kind="stable")
-    _write_owners(conn, ids[by_id], numbers[by_id])
-    return _union(cells["box"].astype(np.float32), np.arange(0, len(cells), fanout))
 
 
 RUN = 1000

@@ -40,7 +40,7 @@ from catalogue.index.sqlite.rows import (
     item_from_row,
     prepare_items,
 )
-from catalogue.index.sqlite.rtree_build import rebuild_rtree, rtree_complete
+from catalogue.index.sqlite.rtree_build import node_size, rebuild_rtree, rtree_complete
 from catalogue.index.sqlite.search import ItemSearch
 from catalogue.index.sqlite.shared_hits import SharedHits
 from catalogue.index.sqlite.sort_ranks import SortRanks
@@ -219,6 +219,7 @@ class SQLiteIndex:
                         conn.execute("BEGIN IMMEDIATE")
                         written = 0
                 if deferred:
+                    self._lay_out_early(conn)
                     self._restore_indexes(conn, stats)
                 conn.execute("COMMIT")
             except BaseException:
@@ -231,6 +232,16 @@ class SQLiteIndex:
             finally:
                 self._ids_deferred = False
         return stats
+
+    def _lay_out_early(self, conn: sqlite3.Connection) -> None:
+        """A first load of one collection into an empty tree: lay its tree out while SQLite
+        builds the put-off indexes (the refresh writes it)."""
+        if (
+            len(self._bulk_loading) == 1
+            and not conn.execute("SELECT 1 FROM items_rtree LIMIT 1").fetchone()
+        ):
+            (ds,) = self._bulk_loading
+            self._held.lay_out_early(ds, node_size(conn))
 
     def _restore_indexes(self, conn: sqlite3.Connection, stats: UpsertStats) -> None:
         """Build the indexes a first load put off; items that repeated an id are reported."""
@@ -516,7 +527,10 @@ class SQLiteIndex:
                     or (entered and entered * REPACK_SHARE >= count)
                     or not rtree_complete(conn, rid)
                 ):
-                    rebuild_rtree(conn, rid, items_box, held.boxes if held else None)
+                    if held is None:
+                        rebuild_rtree(conn, rid, items_box)
+                    else:
+                        rebuild_rtree(conn, rid, items_box, held.boxes, held.tree())
                 self._bulk_loading.discard(rid)
 
     # reads -----------------------------------------------------------------------------
