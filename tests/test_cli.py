@@ -141,3 +141,26 @@ def test_serve_with_a_broken_config_says_why(tmp_path: Path) -> None:
     config.write_text("server: {port: -1}\n")
     result = run("serve", "--config", str(config))
     assert result.returncode == 1 and "server.port" in result.stderr
+
+
+def test_a_subcommand_loads_only_its_own_modules() -> None:
+    """A harvest starts without importing the web server or the SHACL validator; every
+    command is still listed and runs."""
+    probe = (
+        "import sys\n"
+        "from catalogue.cli import main\n"
+        "try:\n"
+        "    main(['harvest', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('uvicorn', 'starlette', 'pyshacl', 'pygeoapi') or m.startswith('catalogue.web')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+    listing = run("--help")
+    names = ("config", "demo", "harvest", "index", "reindex", "runs", "serve", "validate")
+    for name in names:
+        assert f"  {name} " in listing.stdout, listing.stdout + listing.stderr
