@@ -25,6 +25,7 @@ from catalogue.index.sqlite.bounds import (
     BoundsCache,
 )
 from catalogue.index.sqlite.dataset_search import DATASET_FIELDS, DatasetSearch
+from catalogue.index.sqlite.dataset_writes import set_dataset_box, write_dataset
 from catalogue.index.sqlite.deadlines import Deadlines
 from catalogue.index.sqlite.facets import FacetColumns
 from catalogue.index.sqlite.held_boxes import HeldBoxes
@@ -258,83 +259,14 @@ class SQLiteIndex:
         datasets = [r for r in batch if isinstance(r, Dataset)]
         items = [r for r in batch if type(r) is PreparedItems]
         for dataset in datasets:
-            self._upsert_dataset(conn, dataset, run, stats)
+            rid = write_dataset(conn, dataset, run, stats)
+            if rid is not None:
+                self._ds_rids[dataset.id] = rid
         if stats.added or stats.updated:
             _bump_generation(conn)
         if items:
             self._upsert_items(conn, items, run, stats)
         return stats
-
-    def _upsert_dataset(
-        self, conn: sqlite3.Connection, dataset: Dataset, run: int, stats: UpsertStats
-    ) -> None:
-        digest = dataset.provenance.content_hash or dataset.content_hash()
-        row = conn.execute(
-            "SELECT rid, hash, source FROM datasets WHERE id = ?", (dataset.id,)
-        ).fetchone()
-        if row is not None and row[2] != dataset.provenance.source_name:
-            stats.failed.append((dataset.id, f"id already taken by a dataset of source {row[2]!r}"))
-            return
-        if row is not None and row[1] == digest:
-            conn.execute("UPDATE datasets SET run = ? WHERE rid = ?", (run, row[0]))
-            stats.unchanged += 1
-            return
-        doc = dataset.to_dict()
-        doc.pop("item_count")
-        temporal = dataset.temporal or (None, None)
-        spatial = dataset.spatial
-        values = (
-            dataset.provenance.source_name,
-            run,
-            digest,
-            dataset.title,
-            dataset.kind,
-            dataset.publisher.name if dataset.publisher else None,
-            (dataset.organization() or (None,))[0],
-            dataset.licence,
-            dataset.issued,
-            dataset.modified,
-            epoch(temporal[0]) if temporal[0] else (OPEN_START if temporal[1] else None),
-            epoch(temporal[1]) if temporal[1] else (OPEN_END if temporal[0] else None),
-            *(spatial if spatial else (None, None, None, None)),
-            orjson.dumps(doc).decode(),
-        )
-        columns = (
-            "source, run, hash, title, kind, publisher, organization, licence, issued, modified, "
-            "t_start, t_end, minx, miny, maxx, maxy, doc"
-        )
-        if row is None:
-            cur = conn.execute(
-                f"INSERT INTO datasets(id, {columns}) VALUES (?{', ?' * len(values)})",
-                (dataset.id, *values),
-            )
-            rid = int(cur.lastrowid or 0)
-            stats.added += 1
-        else:
-            rid = row[0]
-            assignments = ", ".join(f"{c.strip()} = ?" for c in columns.split(","))
-            conn.execute(f"UPDATE datasets SET {assignments} WHERE rid = ?", (*values, rid))
-            conn.execute("DELETE FROM datasets_fts WHERE rowid = ?", (rid,))
-            stats.updated += 1
-        conn.execute("DELETE FROM dataset_terms WHERE rid = ?", (rid,))
-        conn.executemany(
-            "INSERT INTO dataset_terms(rid, field, value) VALUES (?, ?, ?)",
-            [(rid, field, value) for field, value in dataset_terms(dataset)],
-        )
-        conn.execute(
-            "INSERT INTO datasets_fts(rowid, title, description, keywords) VALUES (?, ?, ?, ?)",
-            (rid, dataset.title, dataset.description or "", " ".join(dataset.keywords)),
-        )
-        self._set_dataset_box(conn, rid, spatial)
-        self._ds_rids[dataset.id] = rid
-
-    def _set_dataset_box(self, conn: sqlite3.Connection, rid: int, box: Any) -> None:
-        conn.execute("DELETE FROM datasets_rtree WHERE rid = ?", (rid,))
-        if box:
-            conn.execute(
-                "INSERT INTO datasets_rtree VALUES (?, ?, ?, ?, ?)",
-                (rid, box[0], box[2], box[1], box[3]),
-            )
 
     def _dataset_rid(self, conn: sqlite3.Connection, dataset_id: str) -> int | None:
         rid = self._ds_rids.get(dataset_id)
@@ -520,7 +452,7 @@ class SQLiteIndex:
                         rid,
                     ),
                 )
-                self._set_dataset_box(conn, rid, box)
+                set_dataset_box(conn, rid, box)
                 entered = self._entered.pop(rid, 0)
                 if (
                     rid in self._bulk_loading
@@ -657,18 +589,6 @@ class SQLiteIndex:
         )
         while rows := cursor.fetchmany(SCAN_ROWS):
             yield from map(item_from_row, rows)
-
-
-def dataset_terms(dataset: Dataset) -> set[tuple[str, str]]:
-    """The (field, value) pairs of a dataset's list fields."""
-    terms = {("keywords", k) for k in dataset.keywords}
-    terms |= {("themes", t) for t in dataset.themes}
-    terms |= {("language", lang) for lang in dataset.language}
-    terms |= {("format", d.format) for d in dataset.distributions if d.format}
-    districts = dataset.extras.get("districts")
-    if isinstance(districts, list):
-        terms |= {("districts", str(name)) for name in districts}
-    return terms
 
 
 def _batches(
