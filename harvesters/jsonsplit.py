@@ -270,24 +270,14 @@ class _Splitter:
         wanted = self.wanted
         k = 0
         for s in [*np.flatnonzero(special).tolist(), m]:
-            if target and wanted is not None:
+            if target:
+                first = self.handed_out
                 for n, a, b in zip(
-                    range(self.handed_out, self.handed_out + s - k),
-                    starts_list[k:s],
-                    ends_list[k:s],
-                    strict=True,
+                    range(first, first + s - k), starts_list[k:s], ends_list[k:s], strict=True
                 ):
-                    if not wanted(n):
+                    if wanted is not None and not wanted(n):
                         yield SKIPPED
                         continue
-                    try:
-                        value = loads(view[a:b])
-                    except decode_error:
-                        value = _exact(buf[a:b], build=True)
-                    yield value
-                self.handed_out += s - k
-            elif target:
-                for a, b in zip(starts_list[k:s], ends_list[k:s], strict=True):
                     try:
                         value = loads(view[a:b])
                     except decode_error:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -301,14 +303,31 @@ def _migrate_3_to_4(conn: sqlite3.Connection) -> None:
         raise
 
 
+@contextmanager
+def _migration(conn: sqlite3.Connection, version: int) -> Iterator[bool]:
+    """The transaction of a migration from ``version`` to the next: yields whether the file is
+    still at ``version`` (another process may have migrated it meanwhile), then commits with
+    the version bumped, or rolls back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        current = row == (str(version),)
+        yield current
+        if current:
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version + 1),)
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
     """Version 5 keeps the items' words in a contentless full-text table. They are indexed
     anew from the items' properties (words of older versions, such as dates, are left out)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if version != ("4",):  # another process migrated the file meanwhile
-            conn.execute("ROLLBACK")
+    with _migration(conn, 4) as current:
+        if not current:
             return
         conn.execute("DROP TRIGGER IF EXISTS items_delete")
         conn.execute("DROP TABLE items_fts")
@@ -318,21 +337,13 @@ def _migrate_4_to_5(conn: sqlite3.Connection) -> None:
             "SELECT rid, ouc_item_text(properties), ds FROM items"
         )
         conn.execute(ITEMS_DELETE)
-        conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _migrate_5_to_6(conn: sqlite3.Connection) -> None:
     """Version 6 holds the items' unique ids in an index of its own, which a first load can
     put off, and no column sizes in the items' full-text table: both tables are written anew."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if version != ("5",):  # another process migrated the file meanwhile
-            conn.execute("ROLLBACK")
+    with _migration(conn, 5) as current:
+        if not current:
             return
         conn.execute("DROP TRIGGER IF EXISTS items_delete")
         conn.execute("DROP TRIGGER IF EXISTS datasets_delete")  # both name the items table
@@ -348,11 +359,6 @@ def _migrate_5_to_6(conn: sqlite3.Connection) -> None:
         )
         for statement in (*ITEM_INDEXES, ITEMS_DELETE, DATASETS_DELETE):
             conn.execute(statement)
-        conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _is_envelope(geometry: str, minx: float, miny: float, maxx: float, maxy: float) -> int:
