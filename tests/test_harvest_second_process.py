@@ -278,3 +278,38 @@ def test_a_feature_sequence_shares_its_reading_with_the_same_ids(tmp_path: Path)
     finally:
         one.close()
         shared.close()
+
+
+def test_one_of_the_reading_processes_dying_fails_its_source_alone(tmp_path: Path) -> None:
+    (tmp_path / "orte.geojson").write_bytes(geojson(150_000))
+    (tmp_path / "other.geojson").write_bytes(geojson(50))
+    sources = (
+        {"name": "orte", "type": "geojson", "url": str(tmp_path / "orte.geojson")},
+        {"name": "other", "type": "geojson", "url": str(tmp_path / "other.geojson")},
+    )
+    index = SQLiteIndex(tmp_path / "index.sqlite")
+    reports: list[HarvestReport] = []
+    runner = threading.Thread(
+        target=lambda: reports.append(harvest(tmp_path, index, SECOND_PROCESS, *sources, readers=2))
+    )
+    try:
+        runner.start()
+        deadline = time.monotonic() + 30
+        while len(multiprocessing.active_children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # both are reading
+        second = max(multiprocessing.active_children(), key=lambda p: p.name or "")
+        assert (second.name or "").endswith("-2")
+        os.kill(second.pid or 0, signal.SIGKILL)
+        runner.join(120)
+        assert not runner.is_alive()
+        orte, other = reports[0].sources
+        assert orte.status == "failed"
+        assert "ended before the end of the file" in (orte.error or "")
+        counts = index.source_counts()
+        assert other.status == "ok" and counts["other"] == (1, other.added - 1)  # its dataset
+        # what came before the dead reader's first missing batch is written
+        assert 0 < counts["orte"][1] < 150_000
+    finally:
+        runner.join(120)
+        index.close()
