@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import IO, Any, ClassVar, Literal
+from typing import IO, Any, ClassVar, Literal, cast
 
 import ijson
 import orjson
@@ -33,7 +33,7 @@ class GeoJSONHarvester(FileHarvester):
     format = "GEOJSON"
 
     def records(self) -> Iterator[Dataset | Item | Problem]:
-        return self._records(None)  # type: ignore[return-value]
+        return cast("Iterator[Dataset | Item | Problem]", self._records(None))
 
     def shared_records(
         self, skip: Callable[[int], bool]
@@ -60,8 +60,10 @@ class GeoJSONHarvester(FileHarvester):
     def _features(
         self, stream: IO[bytes], skip: Callable[[int], bool] | None
     ) -> Iterator[tuple[int, Any]]:
-        """Each feature with its position (line or member number), SKIPPED for a record
-        ``skip`` names (the n-th feature is record n: the dataset is record 0)."""
+        """Each feature with its position (line or member number); SKIPPED for a record
+        ``skip`` names where the reading left it unbuilt (the n-th feature is record n: the
+        dataset is record 0). Features another process sends may come built; they are not
+        sent from here."""
         if self._is_sequence(stream):
             number = 0
             for line_no, line in enumerate(stream, start=1):
@@ -82,9 +84,7 @@ class GeoJSONHarvester(FileHarvester):
             for position, feature in enumerate(
                 members(stream, "features.item", wanted=wanted), start=1
             ):
-                if skip is not None and skip(position):
-                    yield position, SKIPPED  # read whole only where the split reading was not
-                elif isinstance(feature, TooDeep):
+                if isinstance(feature, TooDeep):
                     yield position, _Broken(feature.reason)
                 else:
                     yield position, feature

@@ -80,11 +80,16 @@ def reads_in_second_process(
         return False
     if source.url.startswith(("http://", "https://")):
         return False
+    found = _local_file(source)
+    return found is not None and found.st_size >= threshold  # else the harvester says why
+
+
+def _local_file(source: SourceSettings) -> os.stat_result | None:
+    """What the file system says of the source's local file, if it has one."""
     try:
-        size = Path(source.url.removeprefix("file://")).expanduser().stat().st_size
+        return Path(source.url.removeprefix("file://")).expanduser().stat()
     except OSError:
-        return False  # the harvester says why, in process
-    return size >= threshold
+        return None
 
 
 def reading_processes(source: SourceSettings, harvester: object, harvest: HarvestSettings) -> int:
@@ -93,11 +98,8 @@ def reading_processes(source: SourceSettings, harvester: object, harvest: Harves
     the file is a regular one (a named pipe gives its bytes to one reader only)."""
     if not isinstance(harvester, SharedReading):
         return 1
-    try:
-        regular = stat.S_ISREG(Path(source.url.removeprefix("file://")).expanduser().stat().st_mode)
-    except OSError:
-        regular = False
-    if not regular:
+    found = _local_file(source)
+    if found is None or not stat.S_ISREG(found.st_mode):
         return 1
     return harvest.reading_processes or min(_cores(), MAX_READERS)
 
