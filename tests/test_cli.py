@@ -89,6 +89,18 @@ def test_harvest_prints_a_summary_writes_a_report_and_exits_1_on_a_failed_source
     assert [s["name"] for s in runs[0]["sources"]] == ["punkte"]
 
 
+def test_runs_begun_within_one_second_are_listed_newest_first(tmp_path: Path) -> None:
+    from catalogue.harvest.report import HarvestReport, recent_reports
+    from catalogue.harvest.runner import new_run_id
+
+    ids = [new_run_id() for _ in range(50)]  # well within a second
+    assert ids == sorted(ids) and len(set(ids)) == 50
+    for n, run_id in enumerate(ids):
+        HarvestReport(run_id=run_id, started=str(n)).write(tmp_path)
+    newest_first = [str(n) for n in reversed(range(50))]
+    assert [r["started"] for r in recent_reports(tmp_path, 50)] == newest_first
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_demo_works_from_any_directory_and_serve_answers(tmp_path: Path, workers: str) -> None:
     data = tmp_path / "demo-data"

@@ -53,7 +53,12 @@ PROGRESS_EVERY = 1000
 
 
 def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    """A run's id: its start to the microsecond, then a random tail.
+
+    Reports are listed newest first by their ids, so two runs started within the
+    same second must still sort in the order they began.
+    """
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:6]
 
 
 def make_client(settings: Settings) -> httpx.Client:
