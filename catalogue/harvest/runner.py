@@ -25,6 +25,7 @@ import httpx
 
 from catalogue.districts import assign_districts, carry_districts, changed_sources
 from catalogue.errors import HarvestError
+from catalogue.gc_pace import fewer_collections
 from catalogue.harvest.contract import Deleted
 from catalogue.harvest.failures import expected_failure, failure_message
 from catalogue.harvest.http import harvest_client
@@ -95,19 +96,20 @@ def run_harvest(
     http = client or make_client(settings)
     states = _LazyStateStore(settings.reports_dir() / STATE_FILE)
     try:
-        for source in sources:
-            report.sources.append(
-                harvest_source(
-                    source,
-                    index,
-                    http,
-                    report.run_id,
-                    settings,
-                    progress,
-                    states=states.open,
-                    full=full,
+        with fewer_collections():
+            for source in sources:
+                report.sources.append(
+                    harvest_source(
+                        source,
+                        index,
+                        http,
+                        report.run_id,
+                        settings,
+                        progress,
+                        states=states.open,
+                        full=full,
+                    )
                 )
-            )
         if settings.portal.districts:
             changed = changed_sources(settings, report.sources)
             assign_districts(settings, index, report.run_id, changed)

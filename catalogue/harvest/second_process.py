@@ -31,6 +31,7 @@ from typing import Any
 
 from catalogue import logs
 from catalogue.errors import HarvestError
+from catalogue.gc_pace import fewer_collections
 from catalogue.harvest.contract import SKIPPED, SharedReading
 from catalogue.harvest.failures import expected_failure, failure_message
 from catalogue.harvest.http import harvest_client
@@ -217,6 +218,18 @@ def _read(
     ended. ``share`` (k, n): send only the batches k, k + n, k + 2n … (from 0), skipping the
     work of the others where the source type can."""
     logs.configure(level or logging.INFO)
+    with fewer_collections():
+        _read_and_send(source, harvest, prepare, out, share)
+
+
+def _read_and_send(
+    source: SourceSettings,
+    harvest: HarvestSettings,
+    prepare: Preparer,
+    out: Connection,
+    share: tuple[int, int],
+) -> None:
+    """:func:`_read`'s work, once its logging is set up."""
     if share[1] > 1:
         # the writer, alone, sets the pace: the readers together make more than it takes,
         # and take the cores it leaves
