@@ -21,10 +21,12 @@ import os
 import pickle
 import queue
 import stat
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from multiprocessing.connection import Connection
+from multiprocessing.context import ForkContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -50,8 +52,6 @@ READER_NICENESS = 10
 QUEUED = 8
 """Messages taken off the pipe ahead of the writer (a few MB)."""
 _RECORDS, _FAILED, _DONE = b"r", b"f", b"d"
-# spawned, not forked: the parent may run threads (a server's scheduled harvests)
-_CONTEXT = multiprocessing.get_context("spawn")
 
 Preparer = Callable[[list[Item]], list[Any]]
 """Makes the records that stand for a run of items (a module-level function or a partial of
@@ -113,6 +113,18 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _context() -> ForkContext | SpawnContext:
+    """How reading processes start. Forked where this process runs no other thread (a
+    harvest from the command line or a timer): the child has everything imported already and
+    sends its first batch some 0.7 s sooner than a fresh interpreter would. Spawned otherwise
+    (a server's scheduled harvests, a progress display): another thread may hold a lock at
+    the moment of the fork, which the child would wait on for ever. The child uses nothing
+    of this process's open index; it ends without closing it."""
+    if threading.active_count() == 1 and sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def records_from_second_process(
     source: SourceSettings, harvest: HarvestSettings, prepare: Preparer, readers: int = 1
 ) -> Iterator[object]:
@@ -123,9 +135,10 @@ def records_from_second_process(
     of records and skipping the others; their batches are taken in turn."""
     pipes: list[Connection] = []
     children: list[BaseProcess] = []
+    context = _context()
     for share in range(readers):
-        receive, send = _CONTEXT.Pipe(duplex=False)
-        process = _CONTEXT.Process(
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(
             target=_read,
             args=(source, harvest, prepare, send, logging.getLogger("catalogue").level),
             kwargs={"share": (share, readers)},
