@@ -92,7 +92,9 @@ def general_row(item: Item) -> Any:
         start, end = general_item_time(item)
     except (GeometryError, ValueError, TypeError, orjson.JSONEncodeError) as exc:
         return str(exc)
-    values = (
+    row = (
+        item.id,
+        item_digest(item, geometry, properties),
         start,
         end,
         *box,
@@ -100,7 +102,17 @@ def general_row(item: Item) -> Any:
         properties.decode(),
         int(item.geometry is not None and is_envelope(item.geometry, box)),
     )
-    return item_digest(item, geometry, properties), values, general_item_text(item.properties)
+    return row, general_item_text(item.properties)
+
+
+def prepared(items: list[Item]) -> list[Any]:
+    """prepare_items' rows with their texts, as prepare_item gives them one by one."""
+    batch = prepare_items(items)
+    assert len(batch.rows) == len(batch.texts) == len(items)
+    return [
+        row if type(row) is str else (row, text)
+        for row, text in zip(batch.rows, batch.texts, strict=True)
+    ]
 
 
 # generated values ---------------------------------------------------------------------------
@@ -353,15 +365,24 @@ def random_items(seed: int, count: int) -> list[Item]:
 def test_prepare_items_as_the_general_path() -> None:
     items = random_items(11, 4000)
     expected = [general_row(i) for i in items]
-    prepared = prepare_items(items)
-    assert prepared.keys == [("d", i.id) for i in items]
-    assert prepared.rows == expected
+    assert prepare_items(items).keys == [("d", i.id) for i in items]
+    assert prepared(items) == expected
     for size in (1, 7, 500):  # batches of other sizes, mixed differently
         for k in range(0, 1000, size):
-            assert prepare_items(items[k : k + size]).rows == expected[k : k + size]
+            assert prepared(items[k : k + size]) == expected[k : k + size]
     # reasons and instants were among them, and the fast paths were taken
     assert sum(type(r) is str for r in expected) > 100
-    assert sum(type(r) is tuple and r[1][0] == r[1][1] for r in expected) > 1000
+    assert sum(type(r) is tuple and r[0][2] == r[0][3] for r in expected) > 1000
+
+
+def test_a_batch_names_its_one_dataset_only_when_all_its_items_can_be_stored() -> None:
+    """A first load writes such a batch's rows as they came; any other goes item by item."""
+    good = [Item(f"i{n}", "d", None, {"n": n}) for n in range(3)]
+    assert prepare_items(good).dataset == "d"
+    assert prepare_items(good + [Item("x", "e", None, {})]).dataset is None
+    unstorable = prepare_items(good + [Item("y", "d", None, {"bad": {1}})])
+    assert unstorable.dataset is None and unstorable.texts[-1] is None
+    assert type(unstorable.rows[-1]) is str
 
 
 def test_prepare_item_alone_as_the_general_path() -> None:
@@ -373,11 +394,11 @@ def test_prepared_points_and_times_compare_exactly() -> None:
     """Floats compare equal across -0.0 and 0.0; the rows must not differ even there."""
     point = {"type": "Point", "coordinates": [-0.0, -0.0]}
     item = Item("p", "d", point, {}, "1970-01-01T00:00:00Z")
-    row = prepare_items([item]).rows[0]
+    (row,) = prepared([item])
     expected = general_row(item)
     assert row == expected
-    assert [math.copysign(1, v) for v in row[1][:6]] == [
-        math.copysign(1, v) for v in expected[1][:6]
+    assert [math.copysign(1, v) for v in row[0][2:8]] == [
+        math.copysign(1, v) for v in expected[0][2:8]
     ]
 
 

@@ -146,7 +146,7 @@ def harvest_source(
     def records(stream: Iterator[Any]) -> Iterator[Any]:
         seen = 0
         for record in stream:
-            if type(record) is PreparedItems:  # many items, prepared in a second process
+            if isinstance(record, PreparedItems):  # many items, prepared in a second process
                 report.items += len(record)
                 if deletions.items:
                     for dataset_id, item_id in record.keys:

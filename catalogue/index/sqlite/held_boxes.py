@@ -21,6 +21,15 @@ from typing import Any
 import numpy as np
 
 from catalogue.index.sqlite import rtree_build
+from catalogue.index.sqlite.rows import (
+    ROW_END,
+    ROW_MAXX,
+    ROW_MAXY,
+    ROW_MINX,
+    ROW_MINY,
+    ROW_START,
+    ItemRow,
+)
 
 log = logging.getLogger("catalogue.index")
 
@@ -68,24 +77,23 @@ class HeldBoxes:
         self._laid_out: dict[int, tuple[int, Future[rtree_build.LaidOut]]] = {}
         self._given_up: set[int] = set()
 
-    def add(self, ds: int, first: int, values: list[tuple[Any, ...]]) -> None:
-        """Items numbered from ``first`` on, by their row values (t_start, t_end, minx, miny,
-        maxx, maxy, …)."""
-        if ds in self._given_up or not values:
+    def add(self, ds: int, first: int, rows: list[ItemRow]) -> None:
+        """Items numbered from ``first`` on, by their rows."""
+        if ds in self._given_up or not rows:
             return
-        rows = _boxes(first, values)
-        size = self._sizes.get(ds, 0) + len(rows)
+        boxes = _boxes(first, rows)
+        size = self._sizes.get(ds, 0) + len(boxes)
         if size > rtree_build.IN_MEMORY_ENTRIES:  # too many to sort in memory anyway
             self.give_up(ds)
             return
-        if len(rows):
-            self._parts.setdefault(ds, []).append(rows)
+        if len(boxes):
+            self._parts.setdefault(ds, []).append(boxes)
         self._sizes[ds] = size
         summary = self._summaries.setdefault(ds, [0, 0, None, None])
-        summary[0] += len(values)
-        summary[1] += (first + first + len(values) - 1) * len(values) // 2
-        starts = [v[0] for v in values if v[0] is not None]
-        ends = [v[1] for v in values if v[1] is not None]
+        summary[0] += len(rows)
+        summary[1] += (first + first + len(rows) - 1) * len(rows) // 2
+        starts = [v for v in map(_START, rows) if v is not None]
+        ends = [v for v in map(_END, rows) if v is not None]
         if starts:
             summary[2] = min(starts) if summary[2] is None else min(summary[2], *starts)
         if ends:
@@ -149,16 +157,17 @@ class HeldBoxes:
         return Held(boxes, count, summary[2], summary[3], early)
 
 
-_COLUMNS = tuple(itemgetter(n) for n in (2, 4, 3, 5))  # minx, maxx, miny, maxy
+_COLUMNS = tuple(itemgetter(n) for n in (ROW_MINX, ROW_MAXX, ROW_MINY, ROW_MAXY))
+_START, _END = itemgetter(ROW_START), itemgetter(ROW_END)
 
 
-def _boxes(first: int, values: list[tuple[Any, ...]]) -> np.ndarray:
+def _boxes(first: int, rows: list[ItemRow]) -> np.ndarray:
     """rid, minx, maxx, miny, maxy of the located items among rows numbered from ``first``."""
-    n = len(values)
+    n = len(rows)
     boxes = np.empty((n, 5), dtype=np.float64)
     boxes[:, 0] = np.arange(first, first + n)
     # a column at a time: a third of the time of an array made of rows (None reads as NaN)
     for column, get in enumerate(_COLUMNS, 1):
-        boxes[:, column] = np.fromiter(map(get, values), dtype=np.float64, count=n)
+        boxes[:, column] = np.fromiter(map(get, rows), dtype=np.float64, count=n)
     unplaced = np.isnan(boxes[:, 1])  # items without a place (a box is never NaN)
     return boxes[~unplaced] if unplaced.any() else boxes

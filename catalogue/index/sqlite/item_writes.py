@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from itertools import count
 from typing import Any
 
 import orjson
 
 from catalogue.index.sqlite.bounds import items_version_key
-from catalogue.index.sqlite.rows import ItemRow, stored_item_text
-
-ITEM_COLUMNS = (
-    "rid, ds, id, run, hash, t_start, t_end, minx, miny, maxx, maxy, geometry, properties, envelope"
+from catalogue.index.sqlite.rows import (
+    ROW_COLUMNS,
+    ROW_MAXX,
+    ROW_MAXY,
+    ROW_MINX,
+    ROW_MINY,
+    ItemRow,
+    stored_item_text,
 )
+
+ITEM_COLUMNS = f"rid, ds, run, {ROW_COLUMNS}"
 _UPDATE = (
     "UPDATE items SET run = ?, hash = ?, t_start = ?, t_end = ?, minx = ?, miny = ?, maxx = ?, "
     "maxy = ?, geometry = ?, properties = ?, envelope = ? WHERE rid = ?"
@@ -30,9 +37,27 @@ Box = tuple[Any, Any, Any, Any]
 """minx, maxx, miny, maxy: the R*Tree's order (None for an item without geometry)."""
 
 
-def tree_box(values: Sequence[Any]) -> Box:
-    """An item's R*Tree box from its row values (t_start, t_end, minx, miny, maxx, maxy, …)."""
-    return values[2], values[4], values[3], values[5]
+def tree_box(row: Sequence[Any]) -> Box:
+    """An item's R*Tree box from its :data:`~catalogue.index.sqlite.rows.ItemRow`."""
+    return row[ROW_MINX], row[ROW_MAXX], row[ROW_MINY], row[ROW_MAXY]
+
+
+def append_rows(
+    conn: sqlite3.Connection, run: int, ds: int, first: int, rows: list[ItemRow], texts: list[Any]
+) -> None:
+    """New items of a collection loaded from empty (its R*Tree packed at the end), written
+    as they came: SQLite numbers them from ``first`` on, one more than the largest number as
+    it does when none is given, so no row is built again here."""
+    marks = ", ".join("?" * len(rows[0]))
+    conn.executemany(
+        f"INSERT INTO items(ds, run, {ROW_COLUMNS}) VALUES ({ds:d}, {run:d}, {marks})", rows
+    )
+    last = conn.execute("SELECT max(rid) FROM items").fetchone()[0]
+    if last != first + len(rows) - 1:  # (only at the largest row number there is)
+        raise sqlite3.DatabaseError(f"items numbered up to {last}, not {first + len(rows) - 1}")
+    conn.executemany(
+        f"INSERT INTO items_fts(rowid, text, ds) VALUES (?, ?, {ds:d})", zip(count(first), texts)
+    )
 
 
 class ItemWrites:
@@ -54,32 +79,29 @@ class ItemWrites:
         self,
         rid: int,
         ds: int,
-        item_id: str,
-        digest: str,
-        values: Sequence[Any],
+        row: ItemRow,
         text: str,
         *,
         tree: bool,
     ) -> None:
         """A new item; ``tree``: its R*Tree entry is written now (not by a bulk rebuild)."""
-        self.inserts.append((rid, ds, item_id, self.run, digest, *values))
+        self.inserts.append((rid, ds, self.run, *row))
         self.texts.append((rid, text, ds))
-        box = tree_box(values)
+        box = tree_box(row)
         if tree and box[0] is not None:
             self._enter(rid, box, ds)
         self.collections.add(ds)
 
-    def add_all(self, rid: int, ds: int, rows: dict[str, ItemRow], *, tree: bool) -> int:
+    def add_all(
+        self, rid: int, ds: int, rows: list[ItemRow], texts: list[str], *, tree: bool
+    ) -> int:
         """New items, numbered from ``rid`` on in their order; the next free number."""
         run = self.run
-        self.inserts += [
-            (number, ds, item_id, run, digest, *values)
-            for number, (item_id, (digest, values, _)) in enumerate(rows.items(), rid)
-        ]
-        self.texts += [(number, row[2], ds) for number, row in enumerate(rows.values(), rid)]
+        self.inserts += [(number, ds, run, *row) for number, row in enumerate(rows, rid)]
+        self.texts += [(number, text, ds) for number, text in enumerate(texts, rid)]
         if tree:
-            for number, (_, values, _) in enumerate(rows.values(), rid):
-                box = tree_box(values)
+            for number, row in enumerate(rows, rid):
+                box = tree_box(row)
                 if box[0] is not None:
                     self._enter(number, box, ds)
         self.collections.add(ds)
@@ -89,17 +111,16 @@ class ItemWrites:
         self,
         rid: int,
         ds: int,
-        digest: str,
-        values: Sequence[Any],
+        row: ItemRow,
         text: str,
         old_box: Box,
         *,
         tree: bool,
     ) -> None:
         """A stored item whose content changed (``old_box``: its stored box)."""
-        self.updates.append((self.run, digest, *values, rid))
+        self.updates.append((self.run, *row[1:], rid))
         self.retexts.append((rid, text, ds))
-        box = tree_box(values)
+        box = tree_box(row)
         if tree and box != old_box:
             if old_box[0] is not None:
                 self.unboxed.append((rid,))

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from hashlib import blake2b
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -54,23 +55,58 @@ def item_digest(item: Item, geometry: bytes, properties: bytes) -> str:
     return hasher.hexdigest()
 
 
-ItemRow = tuple[str, tuple[Any, ...], str]
-"""An item prepared for the items table: its content hash, its row values (t_start, t_end,
-minx, miny, maxx, maxy, geometry, properties, envelope) and its search text."""
+ItemRow = tuple[Any, ...]
+"""An item as the items table stores it, but for its row number, collection and run: the
+values of :data:`ROW_COLUMNS`."""
+ROW_COLUMNS = "id, hash, t_start, t_end, minx, miny, maxx, maxy, geometry, properties, envelope"
+(ROW_ID, ROW_HASH, ROW_START, ROW_END, ROW_MINX, ROW_MINY, ROW_MAXX, ROW_MAXY) = range(8)
 
 
-def prepare_items(items: list[Item]) -> PreparedItems:
+class ItemRows(PreparedItems):
+    """A run of items prepared for the SQLite index (:func:`prepare_items`). ``rows[k]``:
+    item k's :data:`ItemRow`, or the reason it cannot be stored; ``texts[k]``: its search
+    text (None for a reason). ``dataset``: the one dataset all the items belong to, when
+    every one of them can be stored: a first load then writes the rows as they came."""
+
+    __slots__ = ("dataset", "texts")
+
+    def __init__(
+        self,
+        keys: list[tuple[str, str]],
+        rows: list[Any],
+        texts: list[str | None],
+        dataset: str | None,
+    ) -> None:
+        super().__init__(keys, rows)
+        self.texts = texts
+        self.dataset = dataset
+
+
+def prepare_items(items: list[Item]) -> ItemRows:
     """Items as the index stores them (a module-level function: a second process is handed it
     by name); an item that cannot be stored becomes the reason, in place of its row."""
     starts = canonical_instants([i.time_start for i in items])  # most starts, read at once
-    return PreparedItems(
-        [(i.dataset_id, i.id) for i in items], list(map(prepare_item, items, starts))
+    texts: list[str | None] = []
+    rows = list(map(_prepared, items, starts, repeat(texts)))
+    datasets = {i.dataset_id for i in items}
+    whole = len(datasets) == 1 and None not in texts
+    return ItemRows(
+        [(i.dataset_id, i.id) for i in items], rows, texts, datasets.pop() if whole else None
     )
 
 
-def prepare_item(item: Item, start_seconds: float | None = None) -> ItemRow | str:
-    """One item's row (:data:`ItemRow`), or the reason it cannot be stored. ``start_seconds``:
-    its start as :func:`canonical_instants` read it, if it did."""
+def prepare_item(item: Item) -> tuple[ItemRow, str] | str:
+    """One item's row (:data:`ItemRow`) and search text, or the reason it cannot be stored."""
+    texts: list[str | None] = []
+    row = _prepared(item, None, texts)
+    if isinstance(row, str):
+        return row
+    return row, texts[0] or ""
+
+
+def _prepared(item: Item, start_seconds: float | None, texts: list[str | None]) -> ItemRow | str:
+    """:func:`prepare_item`, its text appended to ``texts``. ``start_seconds``: the item's
+    start as :func:`canonical_instants` read it, if it did."""
     geometry = item.geometry
     start_text, end_text = item.time_start, item.time_end
     point = False
@@ -93,8 +129,21 @@ def prepare_item(item: Item, start_seconds: float | None = None) -> ItemRow | st
         else:
             start, end = item_time(item)
     except (GeometryError, ValueError, TypeError, orjson.JSONEncodeError) as exc:
+        texts.append(None)
         return str(exc)
-    values = (
+    # item_digest's hash, from a copy of a fresh hasher (no arguments to read) and, for an
+    # instant, without formatting its None
+    hasher = _HASHER.copy()
+    hasher.update(geometry_json)
+    hasher.update(properties)
+    if end_text is None and type(start_text) is str:
+        hasher.update((start_text + "/None").encode())
+    else:
+        hasher.update(f"{start_text}/{end_text}".encode())
+    texts.append(_item_text(item.properties, date_text))
+    return (
+        item.id,
+        hasher.hexdigest(),
         start,
         end,
         box[0],
@@ -105,16 +154,6 @@ def prepare_item(item: Item, start_seconds: float | None = None) -> ItemRow | st
         properties.decode(),
         1 if point else int(geometry is not None and is_envelope(geometry, box)),
     )
-    # item_digest's hash, from a copy of a fresh hasher (no arguments to read) and, for an
-    # instant, without formatting its None
-    hasher = _HASHER.copy()
-    hasher.update(geometry_json)
-    hasher.update(properties)
-    if end_text is None and type(start_text) is str:
-        hasher.update((start_text + "/None").encode())
-    else:
-        hasher.update(f"{start_text}/{end_text}".encode())
-    return hasher.hexdigest(), values, _item_text(item.properties, date_text)
 
 
 _HASHER = blake2b(digest_size=12)

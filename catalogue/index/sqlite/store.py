@@ -23,17 +23,20 @@ from catalogue.index.sqlite.bounds import (
     ITEMS_VERSION,
     MAX_COLLECTIONS,
     BoundsCache,
+    items_version_key,
 )
 from catalogue.index.sqlite.dataset_search import DATASET_FIELDS, DatasetSearch
 from catalogue.index.sqlite.dataset_writes import set_dataset_box, write_dataset
 from catalogue.index.sqlite.deadlines import Deadlines
 from catalogue.index.sqlite.facets import FacetColumns
 from catalogue.index.sqlite.held_boxes import HeldBoxes
-from catalogue.index.sqlite.item_writes import ItemWrites
+from catalogue.index.sqlite.item_writes import ItemWrites, append_rows
 from catalogue.index.sqlite.rows import (
     OPEN_END,
     OPEN_START,
+    ROW_HASH,
     ItemRow,
+    ItemRows,
     dataset_from_row,
     describe_fields,
     epoch,
@@ -214,7 +217,7 @@ class SQLiteIndex:
                     if batch is None:
                         break
                     stats += self._upsert_batch(conn, batch, run_id)
-                    written += sum(len(r) if type(r) is PreparedItems else 1 for r in batch)
+                    written += sum(len(r) if type(r) is ItemRows else 1 for r in batch)
                     if written >= COMMIT_ROWS:
                         conn.execute("COMMIT")
                         conn.execute("BEGIN IMMEDIATE")
@@ -252,12 +255,12 @@ class SQLiteIndex:
             self._held.give_up(ds)
 
     def _upsert_batch(
-        self, conn: sqlite3.Connection, batch: list[Dataset | PreparedItems], run_id: str
+        self, conn: sqlite3.Connection, batch: list[Dataset | ItemRows], run_id: str
     ) -> UpsertStats:
         stats = UpsertStats()
         run = self._run_no(conn, run_id)
         datasets = [r for r in batch if isinstance(r, Dataset)]
-        items = [r for r in batch if type(r) is PreparedItems]
+        items = [r for r in batch if type(r) is ItemRows]
         for dataset in datasets:
             rid = write_dataset(conn, dataset, run, stats)
             if rid is not None:
@@ -278,13 +281,17 @@ class SQLiteIndex:
         return rid
 
     def _upsert_items(
-        self, conn: sqlite3.Connection, batches: list[PreparedItems], run: int, stats: UpsertStats
+        self, conn: sqlite3.Connection, batches: list[ItemRows], run: int, stats: UpsertStats
     ) -> None:
-        by_ds: dict[int, dict[str, ItemRow]] = {}
+        if self._ids_deferred and self._append_items(conn, batches, run, stats):
+            return
+        by_ds: dict[int, dict[str, tuple[ItemRow, Any]]] = {}
         failed = stats.failed
         for prepared in batches:
             last_dataset, group = None, {}
-            for (dataset_id, item_id), row in zip(prepared.keys, prepared.rows, strict=True):
+            for (dataset_id, item_id), row, text in zip(
+                prepared.keys, prepared.rows, prepared.texts, strict=True
+            ):
                 if type(row) is str:
                     failed.append((item_id, row))
                     continue
@@ -297,7 +304,7 @@ class SQLiteIndex:
                 if item_id in group:
                     failed.append((item_id, "duplicate item id within the source"))
                     continue
-                group[item_id] = row
+                group[item_id] = (row, text)
         next_rid = conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM items").fetchone()[0]
         writes = ItemWrites(run)
         for ds in by_ds:
@@ -321,30 +328,61 @@ class SQLiteIndex:
             )
             tree = ds not in self._bulk_loading  # else the refresh packs the whole tree
             if not existing:  # all new (a first load, or new items)
+                rows = [row for row, _ in group.values()]
                 if not tree:
-                    self._held.add(ds, next_rid, [row[1] for row in group.values()])
-                next_rid = writes.add_all(next_rid, ds, group, tree=tree)
+                    self._held.add(ds, next_rid, rows)
+                texts = [text for _, text in group.values()]
+                next_rid = writes.add_all(next_rid, ds, rows, texts, tree=tree)
                 stats.added += len(group)
                 continue
             if not tree:
                 self._held.give_up(ds)
-            for item_id, (digest, values, text) in group.items():
+            for item_id, (row, text) in group.items():
                 old = existing.get(item_id)
                 if old is None:
-                    writes.add(next_rid, ds, item_id, digest, values, text, tree=tree)
+                    writes.add(next_rid, ds, row, text, tree=tree)
                     next_rid += 1
                     stats.added += 1
                 elif old[2] == run:
                     stats.failed.append((item_id, "duplicate item id within the source"))
-                elif old[1] == digest:
+                elif old[1] == row[ROW_HASH]:
                     writes.touched.append(old[0])
                     stats.unchanged += 1
                 else:
-                    writes.change(old[0], ds, digest, values, text, old[3:], tree=tree)
+                    writes.change(old[0], ds, row, text, old[3:], tree=tree)
                     stats.updated += 1
         writes.write(conn)
         for ds, entered in writes.entered.items():
             self._entered[ds] = self._entered.get(ds, 0) + entered
+
+    def _append_items(
+        self, conn: sqlite3.Connection, batches: list[ItemRows], run: int, stats: UpsertStats
+    ) -> bool:
+        """A first load's items written as they came, when each run of them belongs to one
+        collection loaded from empty and all can be stored (else False, nothing written):
+        no id is looked up (one given twice is found when the put-off indexes are built)."""
+        runs = []
+        for prepared in batches:
+            ds = None if prepared.dataset is None else self._dataset_rid(conn, prepared.dataset)
+            if ds is None:
+                return False
+            if ds not in self._bulk_loading:
+                if conn.execute("SELECT 1 FROM items WHERE ds = ? LIMIT 1", (ds,)).fetchone():
+                    return False
+                self._bulk_loading.add(ds)
+            runs.append((ds, prepared))
+        first = conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM items").fetchone()[0]
+        for ds, prepared in runs:
+            append_rows(conn, run, ds, first, prepared.rows, prepared.texts)
+            self._held.add(ds, first, prepared.rows)
+            first += len(prepared)
+            stats.added += len(prepared)
+        conn.executemany(  # the collections' items changed: searches holding bounds read anew
+            "INSERT INTO meta(key, value) VALUES (?, 1) "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            [(items_version_key(ds),) for ds in sorted({ds for ds, _ in runs})],
+        )
+        return True
 
     def delete_stale(self, source_name: str, run_id: str) -> int:
         with self._write() as conn:
@@ -592,13 +630,13 @@ class SQLiteIndex:
 
 
 def _batches(
-    records: Iterable[Dataset | Item | PreparedItems], size: int
-) -> Iterator[list[Dataset | PreparedItems]]:
+    records: Iterable[Dataset | Item | ItemRows], size: int
+) -> Iterator[list[Dataset | ItemRows]]:
     """The records in batches of about ``size`` items, items prepared (those prepared
-    elsewhere, :class:`PreparedItems`, pass as they are). When the records fail after items,
-    what came before is handed out before the failure is raised (a source failing before its
+    elsewhere, :class:`ItemRows`, pass as they are). When the records fail after items, what
+    came before is handed out before the failure is raised (a source failing before its
     first item leaves no empty dataset behind)."""
-    batch: list[Dataset | PreparedItems] = []
+    batch: list[Dataset | ItemRows] = []
     pending: list[Item] = []  # items in a row, prepared together
     count = 0
     try:
@@ -611,7 +649,7 @@ def _batches(
                     batch.append(prepare_items(pending))
                     pending = []
                 batch.append(record)  # type: ignore[arg-type]
-                count += len(record) if type(record) is PreparedItems else 1
+                count += len(record) if type(record) is ItemRows else 1
             if count >= size:
                 if pending:
                     batch.append(prepare_items(pending))
@@ -621,7 +659,7 @@ def _batches(
     except Exception:
         if pending:
             batch.append(prepare_items(pending))
-        if any(type(r) is PreparedItems for r in batch):
+        if any(type(r) is ItemRows for r in batch):
             yield batch
         raise
     if pending:
