@@ -61,11 +61,15 @@ def harvest(config: Path) -> tuple[float, list[float]]:
         stderr=subprocess.DEVNULL,
     )
     samples: list[float] = []
-    while proc.poll() is None:
+    while True:
         rss = rss_mib(proc.pid)
         if rss is not None:
             samples.append(rss)
-        time.sleep(0.5)
+        try:  # (a sleep here would count up to its length after the end)
+            proc.wait(0.5)
+            break
+        except subprocess.TimeoutExpired:
+            continue
     if proc.returncode != 0:
         raise RuntimeError(f"harvest failed with exit code {proc.returncode}")
     return time.perf_counter() - started, samples

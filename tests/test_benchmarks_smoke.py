@@ -51,9 +51,13 @@ def test_ogc_benchmark_runs(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_indexing_benchmark_runs(tmp_path: Path) -> None:
-    out = _run("bench_indexing.py", "--sizes", "2000", "--work", str(tmp_path))
+    out = _run("bench_indexing.py", "--sizes", "2000", "--rounds", "2", "--work", str(tmp_path))
     (result,) = out["results"]  # type: ignore[misc]
     assert result["features"] == 2000 and result["features_per_s"] > 0
+    assert len(result["harvest_s"]) == 2
+    # each round a first load into an empty index: the last one's folder holds its run alone
+    (report,) = (tmp_path / "indexing_2000" / "reports").glob("harvest-*.json")
+    assert json.loads(report.read_text())["sources"][0]["added"] == 2001  # and its dataset
     assert result["raw_features_per_s"] > 0 and result["harvest_to_raw"] > 0
     # the raw copy holds the rows the harvest stored
     copy = sqlite3.connect(tmp_path / "raw_2000.sqlite")
