@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import IO, Any, ClassVar, Literal, cast
 
 import ijson
 import orjson
 
-from catalogue.harvest.contract import SKIPPED, Skipped
+from catalogue.harvest.contract import SKIPPED, Share, Skipped
 from catalogue.model import Dataset, Item, Problem
 from harvesters.files import open_source
 from harvesters.filesource import FileHarvester
@@ -35,35 +35,29 @@ class GeoJSONHarvester(FileHarvester):
     def records(self) -> Iterator[Dataset | Item | Problem]:
         return cast("Iterator[Dataset | Item | Problem]", self._records(None))
 
-    def shared_records(
-        self, skip: Callable[[int], bool]
-    ) -> Iterator[Dataset | Item | Problem | Skipped]:
+    def shared_records(self, share: Share) -> Iterator[Dataset | Item | Problem | Skipped]:
         """The dataset, then a record per feature (its number is the feature's)."""
-        return self._records(skip)
+        return self._records(share)
 
-    def _records(
-        self, skip: Callable[[int], bool] | None
-    ) -> Iterator[Dataset | Item | Problem | Skipped]:
+    def _records(self, share: Share | None) -> Iterator[Dataset | Item | Problem | Skipped]:
         dataset = self.dataset()
         yield dataset
         to_wgs84 = transformer(self.options.crs)
         with open_source(self.source.url, self.client) as stream:
             dataset_id, options = dataset.id, self.options
-            for position, feature in self._features(stream, skip):
-                if feature is SKIPPED:
-                    yield SKIPPED
+            for position, feature in self._features(stream, share):
+                if type(feature) is Skipped:
+                    yield feature
                 elif type(feature) is _Broken:
                     yield Problem(f"feature {position}", feature.reason)
                 else:
                     yield feature_item(dataset_id, position, feature, options, to_wgs84)
 
-    def _features(
-        self, stream: IO[bytes], skip: Callable[[int], bool] | None
-    ) -> Iterator[tuple[int, Any]]:
-        """Each feature with its position (line or member number); SKIPPED for a record
-        ``skip`` names where the reading left it unbuilt (the n-th feature is record n: the
-        dataset is record 0). Features another process sends may come built; they are not
-        sent from here."""
+    def _features(self, stream: IO[bytes], share: Share | None) -> Iterator[tuple[int, Any]]:
+        """Each feature with its position (line or member number); a :class:`Skipped` for
+        features ``share`` skips where the reading left them unbuilt (the n-th feature is
+        record n: the dataset is record 0), its position that of the first of them. Features
+        another process sends may come built; they are not sent from here."""
         if self._is_sequence(stream):
             number = 0
             for line_no, line in enumerate(stream, start=1):
@@ -71,7 +65,7 @@ class GeoJSONHarvester(FileHarvester):
                 if not line:
                     continue
                 number += 1
-                if skip is not None and skip(number):
+                if share is not None and share.skips(number):
                     yield line_no, SKIPPED
                     continue
                 try:
@@ -79,15 +73,19 @@ class GeoJSONHarvester(FileHarvester):
                 except orjson.JSONDecodeError as exc:
                     yield line_no, _Broken(f"invalid JSON: {exc}")
             return
-        wanted = None if skip is None else (lambda member: not skip(member + 1))
+        runs = None if share is None else (lambda member: share.run(member + 1))
+        position = 1
         try:
-            for position, feature in enumerate(
-                members(stream, "features.item", wanted=wanted), start=1
-            ):
+            for feature in members(stream, "features.item", runs=runs):
+                if type(feature) is Skipped:
+                    yield position, feature
+                    position += feature.count
+                    continue
                 if isinstance(feature, TooDeep):
                     yield position, _Broken(feature.reason)
                 else:
                     yield position, feature
+                position += 1
         except ijson.JSONError as exc:
             from catalogue.errors import HarvestError
 

@@ -35,7 +35,7 @@ import ijson
 import numpy as np
 import orjson
 
-from catalogue.harvest.contract import SKIPPED
+from catalogue.harvest.contract import Skipped
 
 CHUNK_SIZE = 1 << 20
 FOREIGN_MAX = 64 << 20
@@ -59,6 +59,11 @@ _KEY_OR_CLOSE, _KEY, _COLON, _VALUE, _NEXT, _FIRST = range(6)
 _LITERAL_TOKEN, _BAD = 0, -1  # token kinds besides the first byte of a string or punctuation
 
 
+Runs = Callable[[int], tuple[bool, int]]
+"""Given a member's number (from 0): whether it is wanted, and how many members in a row from it
+on share that (:meth:`~catalogue.harvest.contract.Share.run`)."""
+
+
 class Unsplittable(Exception):
     """The document has a shape this reading does not handle; ``handed_out`` members were
     handed out before it was noticed."""
@@ -75,14 +80,15 @@ def split_members(
     too_deep: Callable[[], Any],
     chunk_size: int = CHUNK_SIZE,
     foreign_max: int = FOREIGN_MAX,
-    wanted: Callable[[int], bool] | None = None,
+    runs: Runs | None = None,
 ) -> Iterator[Any]:
     """The members of the array that is the value of the top-level object's ``key`` (each such
     array, if the key comes more than once), read from the stream's position to its end.
-    ``wanted``: a member whose number (from 0) it refuses is given as ``SKIPPED``, unread,
-    unless it needs the exact reading (nested too deep, long digits, odd gaps)."""
+    ``runs``: members it does not want are given as :class:`Skipped` (one for each run of
+    them), unread, unless one needs the exact reading (nested too deep, long digits, odd
+    gaps)."""
     splitter = _Splitter(key, max_depth, too_deep, foreign_max)
-    splitter.wanted = wanted
+    splitter.runs = runs
     buf = b""
     while True:
         chunk = stream.read(max(chunk_size, len(buf)))
@@ -110,7 +116,7 @@ class _Splitter:
         self.current_key: str | None = None  # the top-level key whose value comes next
         self.target = False  # in an array: whether its members are handed out
         self.handed_out = 0
-        self.wanted: Callable[[int], bool] | None = None  # see split_members
+        self.runs: Runs | None = None  # see split_members
         self.base = 0  # offset of the buffer in the stream, for messages
         # the buffer being read, and what numpy found in it
         self.buf = b""
@@ -267,22 +273,29 @@ class _Splitter:
         starts_list, ends_list = starts.tolist(), ends.tolist()
         view = memoryview(buf)
         loads, decode_error, target = orjson.loads, orjson.JSONDecodeError, self.target
-        wanted = self.wanted
+        runs = self.runs
         k = 0
         for s in [*np.flatnonzero(special).tolist(), m]:
             if target:
-                first = self.handed_out
-                for n, a, b in zip(
-                    range(first, first + s - k), starts_list[k:s], ends_list[k:s], strict=True
-                ):
-                    if wanted is not None and not wanted(n):
-                        yield SKIPPED
-                        continue
-                    try:
-                        value = loads(view[a:b])
-                    except decode_error:
-                        value = _exact(buf[a:b], build=True)
-                    yield value
+                first, j = self.handed_out, k
+                while j < s:
+                    # members j up to end: all read, or all skipped (as one Skipped)
+                    if runs is None:
+                        end = s
+                    else:
+                        wanted, length = runs(first + j - k)
+                        end = min(s, j + length)
+                        if not wanted:
+                            yield Skipped(end - j)
+                            j = end
+                            continue
+                    for a, b in zip(starts_list[j:end], ends_list[j:end], strict=True):
+                        try:
+                            value = loads(view[a:b])
+                        except decode_error:
+                            value = _exact(buf[a:b], build=True)
+                        yield value
+                    j = end
                 self.handed_out += s - k
             else:
                 for a, b in zip(starts_list[k:s], ends_list[k:s], strict=True):

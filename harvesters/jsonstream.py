@@ -25,14 +25,14 @@ is not UTF-8, for which yajl2_c raises ``UnicodeDecodeError``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import IO, Any
 
 import ijson
 from ijson.common import ObjectBuilder
 
 from harvesters.jsondepth import DepthExceeded, DepthGuard
-from harvesters.jsonsplit import Unsplittable, split_members
+from harvesters.jsonsplit import Runs, Unsplittable, split_members
 
 MAX_DEPTH = 64
 """Nesting deeper than this inside one member is refused (GeoJSON needs 4 for polygons)."""
@@ -52,25 +52,23 @@ def members(
     stream: IO[bytes],
     prefix: str,
     max_depth: int = MAX_DEPTH,
-    wanted: Callable[[int], bool] | None = None,
+    runs: Runs | None = None,
 ) -> Iterator[Any]:
     """The members of the array at ``prefix`` (ijson's prefix syntax, e.g. ``features.item``),
     numbers as floats; a member nested deeper than ``max_depth`` as a :class:`TooDeep`.
-    ``wanted``: the split reading gives a member whose number (from 0) it refuses as
-    :data:`~catalogue.harvest.contract.SKIPPED`, neither built nor checked (the other
-    readings build every member).
+    ``runs``: the split reading gives members it does not want (:data:`Runs`) as
+    :class:`~catalogue.harvest.contract.Skipped`, a run of them at a time, neither built nor
+    checked (the other readings build every member).
 
     Text that is not UTF-8 (a lone surrogate escaped in a string) is an ``ijson.JSONError``
     however the stream is read; ijson's own reading raised ``UnicodeDecodeError`` for it."""
     try:
-        yield from _members(stream, prefix, max_depth, wanted)
+        yield from _members(stream, prefix, max_depth, runs)
     except UnicodeDecodeError as exc:
         raise ijson.JSONError(f"invalid string: {exc}") from None
 
 
-def _members(
-    stream: IO[bytes], prefix: str, max_depth: int, wanted: Callable[[int], bool] | None
-) -> Iterator[Any]:
+def _members(stream: IO[bytes], prefix: str, max_depth: int, runs: Runs | None) -> Iterator[Any]:
     handed_out = 0
     if _seekable(stream):
         start = stream.tell()
@@ -78,7 +76,7 @@ def _members(
         if len(parts) == 2 and parts[0] and parts[1] == "item":
             try:
                 yield from split_members(
-                    stream, parts[0], max_depth, lambda: TooDeep(max_depth), wanted=wanted
+                    stream, parts[0], max_depth, lambda: TooDeep(max_depth), runs=runs
                 )
                 return
             except Unsplittable as exc:

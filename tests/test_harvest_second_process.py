@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from catalogue.harvest.contract import Share
 from catalogue.harvest.report import HarvestReport
 from catalogue.harvest.runner import run_harvest
 from catalogue.index import Index
@@ -313,3 +314,19 @@ def test_one_of_the_reading_processes_dying_fails_its_source_alone(tmp_path: Pat
     finally:
         runner.join(120)
         index.close()
+
+
+@pytest.mark.parametrize("readers", [1, 2, 3, 4])
+def test_a_run_of_records_goes_to_the_end_of_a_batch_or_to_the_next_own_one(
+    readers: int,
+) -> None:
+    for mine in range(readers):
+        share = Share(5, readers, mine)
+        for record in range(200):
+            makes, count = share.run(record)
+            assert count >= 1
+            assert all(share.skips(record + n) != makes for n in range(count))
+            if makes:  # to the end of its batch
+                assert (record + count) % 5 == 0
+            else:  # every record up to this process's next batch
+                assert not share.skips(record + count)

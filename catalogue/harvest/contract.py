@@ -16,7 +16,7 @@ the runner cannot infer deletions from what is missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
@@ -31,28 +31,53 @@ if TYPE_CHECKING:
 
 
 class Skipped:
-    """The type of :data:`SKIPPED`."""
+    """Stands for ``count`` records in a row that another process reads (:class:`SharedReading`)."""
 
-    __slots__ = ()
+    __slots__ = ("count",)
+
+    def __init__(self, count: int = 1) -> None:
+        self.count = count
 
     def __repr__(self) -> str:
-        return "SKIPPED"
+        return "SKIPPED" if self.count == 1 else f"Skipped({self.count})"
 
 
 SKIPPED = Skipped()
-"""Stands for a record another process reads (:class:`SharedReading`)."""
+"""Stands for one record another process reads."""
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """Which records one of several processes sharing a reading makes: the records, numbered
+    from 0, come in batches of ``batch``; process ``mine`` (of ``readers``) makes the batches
+    ``mine``, ``mine + readers``, ``mine + 2 readers`` … and skips the others."""
+
+    batch: int
+    readers: int
+    mine: int
+
+    def skips(self, record: int) -> bool:
+        return (record // self.batch) % self.readers != self.mine
+
+    def run(self, record: int) -> tuple[bool, int]:
+        """Whether this process makes ``record``, and how many records in a row from it on
+        share that fate (to the end of its batch, or to this process's next batch)."""
+        number, offset = divmod(record, self.batch)
+        left = self.batch - offset
+        if number % self.readers == self.mine:
+            return True, left
+        return False, left + ((self.mine - number) % self.readers - 1) * self.batch
 
 
 @runtime_checkable
 class SharedReading(Protocol):
     """A source type whose reading several processes can share: each makes only the records
-    it is to send, and gives :data:`SKIPPED` in place of the others."""
+    it is to send, and gives :class:`Skipped` in place of the others."""
 
-    def shared_records(
-        self, skip: Callable[[int], bool]
-    ) -> Iterator[Dataset | Item | Problem | Notice | Skipped]:
-        """The records of :meth:`records`, in the same order and as many; a record whose
-        number (from 0) ``skip`` names may be :data:`SKIPPED` instead, left unmade."""
+    def shared_records(self, share: Share) -> Iterator[Dataset | Item | Problem | Notice | Skipped]:
+        """The records of :meth:`records`, in the same order and as many; records ``share``
+        skips may be given as :class:`Skipped`, left unmade (one :class:`Skipped` standing for
+        ``count`` of them in a row); others' records may come made as well."""
         ...
 
 

@@ -34,7 +34,7 @@ from typing import Any
 from catalogue import logs
 from catalogue.errors import HarvestError
 from catalogue.gc_pace import fewer_collections
-from catalogue.harvest.contract import SKIPPED, SharedReading
+from catalogue.harvest.contract import Share, SharedReading, Skipped
 from catalogue.harvest.failures import expected_failure, failure_message
 from catalogue.harvest.http import harvest_client
 from catalogue.harvest.registry import create_harvester
@@ -256,6 +256,7 @@ def _read_and_send(
         max_response_bytes=harvest.max_response_bytes,
     )
     mine, readers = share
+    shared = Share(BATCH, readers, mine)
     batch: list[object] = []  # records to send, items among them prepared
     items: list[Item] = []  # the items read since the last record that was no item
     number = 0  # of the record being read
@@ -265,20 +266,20 @@ def _read_and_send(
         if readers > 1:
             if not isinstance(harvester, SharedReading):
                 raise HarvestError(f"a {source.type} source cannot be read by several processes")
-
-            def skip(record: int) -> bool:
-                return (record // BATCH) % readers != mine
-
-            records: Iterator[object] = harvester.shared_records(skip)
+            records: Iterator[object] = harvester.shared_records(shared)
         else:
             records = harvester.records()
         for record in records:
+            if type(record) is Skipped:  # others' records, up to this process's next batch
+                if own:
+                    raise RuntimeError(f"record {number} of an own batch was skipped")
+                number += record.count
+                own = not shared.skips(number)
+                continue
             if own:
                 if type(record) is Item:
                     items.append(record)
                 else:
-                    if record is SKIPPED:
-                        raise RuntimeError(f"record {number} of an own batch was skipped")
                     if items:
                         batch += prepare(items)
                         items = []
