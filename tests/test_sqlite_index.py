@@ -1151,3 +1151,30 @@ def test_words_of_values_that_are_not_plain_json_are_those_stored(
     assert index.search_items("src", SearchQuery(text="birke")).number_matched == 1
     index.delete_items("src", ["1"])
     assert [w for w in _words(index.path) if w[0] in ("ahorn", "linde", "birke")] == []
+
+
+def words_pending(path: Path) -> Any:
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute("SELECT v FROM items_fts_config WHERE k = 'hashsize'").fetchone()
+    finally:
+        conn.close()
+    return None if row is None else row[0]
+
+
+def test_the_items_words_are_written_out_in_larger_pieces(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    SQLiteIndex(path).close()
+    assert words_pending(path) == schema.WORDS_PENDING_BYTES
+    # a file made before: set at its next opening, unless another process is writing it
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DELETE FROM items_fts_config WHERE k = 'hashsize'")
+    conn.execute("BEGIN IMMEDIATE")
+    with ThreadPoolExecutor(1) as pool:
+        opening = pool.submit(lambda: SQLiteIndex(path).close())
+        opening.result(timeout=10)  # does not wait for the writer
+    conn.execute("COMMIT")
+    conn.close()
+    assert words_pending(path) is None
+    SQLiteIndex(path).close()
+    assert words_pending(path) == schema.WORDS_PENDING_BYTES
