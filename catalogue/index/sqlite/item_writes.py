@@ -42,6 +42,15 @@ def tree_box(row: Sequence[Any]) -> Box:
     return row[ROW_MINX], row[ROW_MAXX], row[ROW_MINY], row[ROW_MAXY]
 
 
+def items_changed(conn: sqlite3.Connection, collections: set[int]) -> None:
+    """The collections' items changed: searches holding their bounds read them anew."""
+    conn.executemany(
+        "INSERT INTO meta(key, value) VALUES (?, 1) "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [(items_version_key(ds),) for ds in sorted(collections)],
+    )
+
+
 def append_rows(
     conn: sqlite3.Connection, run: int, ds: int, first: int, rows: list[ItemRow], texts: list[Any]
 ) -> None:
@@ -170,9 +179,4 @@ class ItemWrites:
             conn.executemany("INSERT INTO items_rtree VALUES (?, ?, ?, ?, ?, ?, ?)", self.boxes)
         if self.texts:
             conn.executemany("INSERT INTO items_fts(rowid, text, ds) VALUES (?, ?, ?)", self.texts)
-        # the collections' items changed: searches holding their bounds read them anew
-        conn.executemany(
-            "INSERT INTO meta(key, value) VALUES (?, 1) "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-            [(items_version_key(ds),) for ds in sorted(self.collections)],
-        )
+        items_changed(conn, self.collections)

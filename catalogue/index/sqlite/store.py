@@ -23,14 +23,13 @@ from catalogue.index.sqlite.bounds import (
     ITEMS_VERSION,
     MAX_COLLECTIONS,
     BoundsCache,
-    items_version_key,
 )
 from catalogue.index.sqlite.dataset_search import DATASET_FIELDS, DatasetSearch
 from catalogue.index.sqlite.dataset_writes import set_dataset_box, write_dataset
 from catalogue.index.sqlite.deadlines import Deadlines
 from catalogue.index.sqlite.facets import FacetColumns
 from catalogue.index.sqlite.held_boxes import HeldBoxes
-from catalogue.index.sqlite.item_writes import ItemWrites, append_rows
+from catalogue.index.sqlite.item_writes import ItemWrites, append_rows, items_changed
 from catalogue.index.sqlite.rows import (
     OPEN_END,
     OPEN_START,
@@ -49,6 +48,7 @@ from catalogue.index.sqlite.search import ItemSearch
 from catalogue.index.sqlite.shared_hits import SharedHits
 from catalogue.index.sqlite.sort_ranks import SortRanks
 from catalogue.index.sqlite.text_hits import TextHits
+from catalogue.index.sqlite.upsert_batches import upsert_batches
 from catalogue.model import Dataset, Item, utc_now
 from catalogue.query import Field, SearchQuery, SearchResult
 
@@ -198,7 +198,7 @@ class SQLiteIndex:
         self, records: Iterable[Dataset | Item], *, run_id: str, batch_size: int = BATCH
     ) -> UpsertStats:
         stats = UpsertStats()
-        batches = _batches(records, batch_size)
+        batches = upsert_batches(records, batch_size)
         with self._write_lock:
             conn = self._conn()
             written = 0
@@ -377,11 +377,7 @@ class SQLiteIndex:
             self._held.add(ds, first, prepared.rows)
             first += len(prepared)
             stats.added += len(prepared)
-        conn.executemany(  # the collections' items changed: searches holding bounds read anew
-            "INSERT INTO meta(key, value) VALUES (?, 1) "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-            [(items_version_key(ds),) for ds in sorted({ds for ds, _ in runs})],
-        )
+        items_changed(conn, {ds for ds, _ in runs})
         return True
 
     def delete_stale(self, source_name: str, run_id: str) -> int:
@@ -627,45 +623,6 @@ class SQLiteIndex:
         )
         while rows := cursor.fetchmany(SCAN_ROWS):
             yield from map(item_from_row, rows)
-
-
-def _batches(
-    records: Iterable[Dataset | Item | ItemRows], size: int
-) -> Iterator[list[Dataset | ItemRows]]:
-    """The records in batches of about ``size`` items, items prepared (those prepared
-    elsewhere, :class:`ItemRows`, pass as they are). When the records fail after items, what
-    came before is handed out before the failure is raised (a source failing before its
-    first item leaves no empty dataset behind)."""
-    batch: list[Dataset | ItemRows] = []
-    pending: list[Item] = []  # items in a row, prepared together
-    count = 0
-    try:
-        for record in records:
-            if isinstance(record, Item):
-                pending.append(record)
-                count += 1
-            else:
-                if pending:
-                    batch.append(prepare_items(pending))
-                    pending = []
-                batch.append(record)  # type: ignore[arg-type]
-                count += len(record) if type(record) is ItemRows else 1
-            if count >= size:
-                if pending:
-                    batch.append(prepare_items(pending))
-                    pending = []
-                yield batch
-                batch, count = [], 0
-    except Exception:
-        if pending:
-            batch.append(prepare_items(pending))
-        if any(type(r) is ItemRows for r in batch):
-            yield batch
-        raise
-    if pending:
-        batch.append(prepare_items(pending))
-    if batch:
-        yield batch
 
 
 def _bump_generation(conn: sqlite3.Connection) -> None:
